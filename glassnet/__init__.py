@@ -1,0 +1,20 @@
+"""glassnet: a deep-learning framework on NumPy whose every forward and backward pass you can read.
+
+    import glassnet as gn
+    x = gn.randn(3, 4, requires_grad=True)
+    (x.relu() ** 2).sum().backward()
+    x.grad
+"""
+from . import autograd, dtypes, random  # noqa: F401
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
+from .creation import *  # noqa: F401,F403
+from .dtypes import (  # noqa: F401
+    bool, double, float, float16, float32, float64, get_default_dtype, half, int8, int16, int32, int64, long,
+    set_default_dtype, uint8,
+)
+from .ops import *  # noqa: F401,F403
+from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: F401
+from .tensor import Tensor  # noqa: F401
+from . import nn  # noqa: F401,E402
+
+__version__ = "0.1.0"

@@ -1,0 +1,5 @@
+"""Automatic differentiation: the graph engine, `grad`, `backward`, `gradcheck` and the grad modes."""
+from .function import Function  # noqa: F401
+from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
+from .gradcheck import GradcheckError, gradcheck  # noqa: F401
+from .functional import backward, grad  # noqa: F401

@@ -1,0 +1,64 @@
+"""Data types: glassnet uses NumPy's dtypes directly, under PyTorch's names.
+
+Floats default to float32. Type promotion follows PyTorch's rule of thumb rather than NumPy's:
+an integer tensor combined with a float tensor takes the float tensor's dtype (NumPy would
+widen to float64), and a Python scalar never widens a tensor's dtype.
+"""
+import builtins
+
+import numpy as np
+
+float16 = half = np.dtype("float16")
+float32 = float = np.dtype("float32")
+float64 = double = np.dtype("float64")
+int8 = np.dtype("int8")
+uint8 = np.dtype("uint8")
+int16 = short = np.dtype("int16")
+int32 = int = np.dtype("int32")
+int64 = long = np.dtype("int64")
+bool = np.dtype("bool")
+
+_default_float = float32
+
+
+def get_default_dtype():
+    """The dtype of tensors made from Python floats (float32 unless changed)."""
+    return _default_float
+
+
+def set_default_dtype(dtype):
+    """Set the dtype of tensors made from Python floats; only float32 and float64 are allowed."""
+    global _default_float
+    dtype = np.dtype(dtype)
+    if dtype not in (float32, float64):
+        raise TypeError(f"set_default_dtype: expected float32 or float64, got {dtype}")
+    _default_float = dtype
+
+
+def is_floating(dtype):
+    return np.dtype(dtype).kind == "f"
+
+
+def promote(a, b):
+    """The result dtype of a binary operation between dtypes or Python scalars `a` and `b`.
+
+    tensor/tensor: two floats give the wider float, a float and an integer give the float,
+    two integers give the wider integer. tensor/scalar: the tensor's dtype, except that a
+    Python float with an integer or bool tensor gives the default float dtype.
+    """
+    a_scalar, b_scalar = not isinstance(a, np.dtype), not isinstance(b, np.dtype)
+    if a_scalar and b_scalar:
+        raise TypeError("promote: at least one operand must be a tensor dtype")
+    if a_scalar or b_scalar:
+        dtype, scalar = (b, a) if a_scalar else (a, b)
+        if isinstance(scalar, builtins.float) and dtype.kind in "biu":
+            return _default_float
+        if isinstance(scalar, builtins.int) and not isinstance(scalar, builtins.bool) and dtype.kind == "b":
+            return int64
+        return dtype
+    if a.kind == "f" and b.kind != "f":
+        return a
+    if b.kind == "f" and a.kind != "f":
+        return b
+    return np.promote_types(a, b)
+

@@ -1,0 +1,16 @@
+"""Every differentiable operation, grouped by family; each file holds forwards and backwards side by side.
+
+arithmetic   add sub mul div pow neg matmul
+elementwise  exp log log1p sqrt rsqrt abs sign sin cos clamp maximum minimum where, comparisons
+reduction    sum mean prod max min amax amin var std logsumexp norm argmax argmin cumsum
+shape        cast reshape view flatten squeeze unsqueeze transpose permute expand broadcast_to sum_to clone
+indexing     getitem cat stack split chunk flip repeat pad masked_fill gather scatter_add index_select
+             one_hot tril triu
+activation   relu leaky_relu elu gelu silu sigmoid tanh softplus softmax log_softmax
+"""
+from .activation import *  # noqa: F401,F403
+from .arithmetic import *  # noqa: F401,F403
+from .elementwise import *  # noqa: F401,F403
+from .indexing import *  # noqa: F401,F403
+from .reduction import *  # noqa: F401,F403
+from .shape import *  # noqa: F401,F403
