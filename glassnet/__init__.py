@@ -5,7 +5,8 @@
     (x.relu() ** 2).sum().backward()
     x.grad
 """
-from . import autograd, dtypes, random  # noqa: F401
+from .tensor import Tensor  # noqa: F401  (first: it pulls in autograd, then the operations)
+from . import autograd, dtypes, random  # noqa: F401,E402
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from .creation import *  # noqa: F401,F403
 from .dtypes import (  # noqa: F401
@@ -14,7 +15,6 @@ from .dtypes import (  # noqa: F401
 )
 from .ops import *  # noqa: F401,F403
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: F401
-from .tensor import Tensor  # noqa: F401
 from . import nn  # noqa: F401,E402
 
 __version__ = "0.1.0"

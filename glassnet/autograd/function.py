@@ -16,6 +16,7 @@ instead of silently returning zeros.
 """
 import weakref
 
+from .. import tensor as _tensor  # the module, not the class: tensor.py imports autograd first
 from . import grad_mode
 
 
@@ -25,22 +26,26 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **params):
         """Run the forward on the inputs' arrays and, if any input requires grad, record the node."""
-        from ..tensor import Tensor
-
+        make = _tensor.Tensor._make
         fn = cls()
         out = fn.forward(*[t.data for t in inputs], **params)
-        single = not isinstance(out, tuple)
-        outs = (out,) if single else out
-        if not (grad_mode.is_grad_enabled() and any(t.requires_grad for t in inputs)):
-            wrapped = tuple(Tensor._make(o) for o in outs)
-            return wrapped[0] if single else wrapped
+        needs = [t._requires_grad for t in inputs]
+        record = grad_mode._enabled and True in needs
+        if not isinstance(out, tuple):
+            if not record:
+                return make(out)
+            fn._outputs = (out,)
+            result = make(out, grad_fn=fn)
+        elif not record:
+            return tuple(make(o) for o in out)
+        else:
+            fn._outputs = out
+            result = tuple(make(o, grad_fn=fn, output_index=i) for i, o in enumerate(out))
         fn.inputs = inputs
-        fn.needs_input_grad = tuple(t.requires_grad for t in inputs)
-        fn._outputs = outs
+        fn.needs_input_grad = needs
         fn._hooks = None
         fn._released = False
-        wrapped = tuple(Tensor._make(o, grad_fn=fn, output_index=i) for i, o in enumerate(outs))
-        return wrapped[0] if single else wrapped
+        return result
 
     def forward(self, *arrays, **params):
         raise NotImplementedError(f"{type(self).__name__} does not define forward")
@@ -54,9 +59,7 @@ class Function:
 
     def output(self, index=0):
         """Output `index` as a Tensor attached to this node (for backward formulas that use it)."""
-        from ..tensor import Tensor
-
-        return Tensor._make(self._outputs[index], grad_fn=self, output_index=index)
+        return _tensor.Tensor._make(self._outputs[index], grad_fn=self, output_index=index)
 
     def output_meta(self):
         return [(o.shape, o.dtype) for o in self._outputs]

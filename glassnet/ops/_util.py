@@ -22,6 +22,8 @@ def operands(a, b, op):
     """
     from .shape import cast
 
+    if type(a) is type(b) is Tensor and a.data.dtype == b.data.dtype:
+        return a, b
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         raise TypeError(f"{op}: expected at least one Tensor, got {type(a).__name__} and {type(b).__name__}")
     ka = a.dtype if isinstance(a, Tensor) else _scalar(a, op)
@@ -42,6 +44,8 @@ def _scalar(x, op):
 
 def check_broadcast(op, *shapes):
     """The broadcast shape of `shapes`, or an error naming the operation and the shapes."""
+    if len(shapes) == 2 and shapes[0] == shapes[1]:
+        return shapes[0]
     try:
         return np.broadcast_shapes(*shapes)
     except ValueError:
