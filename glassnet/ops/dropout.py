@@ -1,0 +1,77 @@
+"""Dropout (also in glassnet.nn.functional): inverted dropout on single elements or whole channels."""
+import numbers
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..random import rng
+from ..tensor import Tensor
+
+__all__ = ["dropout", "dropout1d", "dropout2d"]
+
+
+class Dropout(Function):
+    """y = x * s, where s = mask / (1 - p) and mask ~ Bernoulli(1 - p) (drawn by the caller, with a
+    shape that broadcasts to x: x's shape for element dropout, (N, C, 1, ...) for channel dropout).
+
+    dx = dy * s  (same shape as x).
+    """
+
+    def forward(self, x, scale):
+        self.scale = scale
+        return x * scale
+
+    def backward(self, dy):
+        return dy * Tensor._make(self.scale)
+
+
+def _check_p(p, op):
+    if not isinstance(p, numbers.Real) or isinstance(p, bool) or not 0 <= p <= 1:
+        raise ValueError(f"{op}: dropout probability has to be between 0 and 1, but got {p!r}")
+
+
+def _apply(input, p, mask_shape, generator=None):
+    """Drop with probability p using a Bernoulli mask of `mask_shape` (broadcast over the rest)."""
+    if input.dtype.kind != "f":
+        raise TypeError(f"dropout: expected a floating point input, got {input.dtype}")
+    if p == 1:
+        scale = np.zeros(mask_shape, input.dtype)
+    else:
+        keep = rng(generator).random(mask_shape, dtype=np.float32) >= np.float32(p)
+        scale = keep.astype(input.dtype) * input.dtype.type(1.0 / (1.0 - p))
+    return Dropout.apply(input, scale=scale)
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    """During training, zero each element with probability p and scale the others by 1/(1-p), so the
+    expected value is unchanged; the identity when not training or when p == 0. `inplace` is ignored."""
+    _check_p(p, "dropout")
+    if not training or p == 0:
+        return input
+    return _apply(input, p, input.shape)
+
+
+def _channel_dropout(input, p, training, op, dims):
+    _check_p(p, op)
+    if input.ndim not in (dims + 1, dims + 2):
+        names = "(N, C, " + ", ".join("LHW"[-dims:] if dims == 2 else "L") + ")"
+        raise ValueError(
+            f"{op}: expected a {dims + 2}-D input {names} or a {dims + 1}-D unbatched input, "
+            f"got shape {input.shape}"
+        )
+    if not training or p == 0:
+        return input
+    lead = input.ndim - dims  # (N, C) or (C,)
+    return _apply(input, p, input.shape[:lead] + (1,) * dims)
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Channel dropout for (N, C, L) or (C, L) input: each channel is zeroed entirely with probability p,
+    the others scaled by 1/(1-p)."""
+    return _channel_dropout(input, p, training, "dropout1d", 1)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Channel dropout for (N, C, H, W) or (C, H, W) input: each channel (an H x W map) is zeroed
+    entirely with probability p, the others scaled by 1/(1-p)."""
+    return _channel_dropout(input, p, training, "dropout2d", 2)
