@@ -1,0 +1,12 @@
+"""Data sets: MNIST and Fashion-MNIST (IDX files, verified), plus a small MNIST sample shipped in the package.
+
+    from glassnet.datasets import MNIST
+    train = MNIST(train=True)            # root, $GLASSNET_DATA, cache, then download
+    tiny = MNIST(train=True, sample=True)  # 5,000 digits embedded in glassnet, no files needed
+"""
+from . import idx, paths  # noqa: F401
+from .idx import ChecksumError, IDXError, read_idx, write_idx  # noqa: F401
+from .mnist import *  # noqa: F401,F403
+from . import mnist
+
+__all__ = mnist.__all__ + ["IDXError", "ChecksumError", "read_idx", "write_idx"]
