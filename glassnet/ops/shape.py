@@ -3,6 +3,8 @@
 Broadcasting and summing are adjoint to each other: `broadcast_to` copies along new or size-1
 dimensions and its backward sums them (`sum_to`); `sum_to`'s backward broadcasts again.
 """
+import operator
+
 import numpy as np
 
 from ..autograd.function import Function
@@ -85,7 +87,11 @@ def expand(input, *sizes):
     sizes = _shape_arg(sizes)
     lead = len(sizes) - input.ndim
     if lead < 0:
-        raise ValueError(f"expand: {len(sizes)} sizes given for a tensor of {input.ndim} dimensions")
+        raise ValueError(f"expand: {len(sizes)} sizes {sizes} given for a tensor of shape {input.shape}; "
+                         f"need at least {input.ndim}")
+    if any(s == -1 for s in sizes[:lead]) or any(s < -1 for s in sizes):
+        raise ValueError(f"expand: sizes {sizes} for a tensor of shape {input.shape}: -1 is only allowed for "
+                         "existing dimensions and other sizes must be non-negative")
     shape = tuple(input.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
     return broadcast_to(input, shape)
 
@@ -103,11 +109,16 @@ class Reshape(Function):
 def _shape_arg(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    return tuple(int(s) for s in shape)
+    try:
+        return tuple(operator.index(s) for s in shape)
+    except TypeError:
+        raise TypeError(f"shape: sizes must be ints, got {shape!r}") from None
 
 
 def reshape(input, *shape):
     shape = _shape_arg(shape)
+    if any(s < -1 for s in shape):
+        raise ValueError(f"reshape: invalid size in shape {shape} (sizes must be non-negative, or -1 to infer one)")
     known = [s for s in shape if s != -1]
     n = int(np.prod(known)) if known else 1
     if shape.count(-1) > 1 or (-1 in shape and (n == 0 or input.data.size % n)) or (
@@ -139,8 +150,10 @@ def squeeze(input, dim=None):
     if dim is None:
         dims = [i for i, n in enumerate(input.shape) if n == 1]
     else:
-        dims = [dim] if isinstance(dim, int) else list(dim)
+        dims = [dim] if isinstance(dim, (int, np.integer)) else list(dim)
         dims = [normalize_dim(d, input.ndim, "squeeze") for d in dims]
+        if len(set(dims)) != len(dims):
+            raise ValueError(f"squeeze: dim {dim} names a dimension more than once")
         dims = [d for d in dims if input.ndim and input.shape[d] == 1]
     return reshape(input, tuple(n for i, n in enumerate(input.shape) if i not in dims))
 
