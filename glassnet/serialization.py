@@ -18,11 +18,16 @@ from .tensor import Tensor
 _TREE = "glassnet.tree"
 
 
+def _contiguous(array):
+    # not np.ascontiguousarray: it turns a 0-d array into shape (1,)
+    return array if array.flags.c_contiguous else array.copy(order="C")
+
+
 def _pack(obj, path, tensors):
     if isinstance(obj, (Tensor, np.ndarray)):
         array = obj.data if isinstance(obj, Tensor) else obj
         key = "/".join(path) or "tensor"
-        tensors[key] = np.ascontiguousarray(array)
+        tensors[key] = _contiguous(array)
         return {"__tensor__": key}
     if isinstance(obj, dict):
         if not all(isinstance(k, (int, str)) for k in obj):
@@ -61,7 +66,7 @@ def save(obj, path):
 
     path = os.fspath(path)
     if _is_flat_state_dict(obj):
-        tensors = {k: np.ascontiguousarray(v.data if isinstance(v, Tensor) else v) for k, v in obj.items()}
+        tensors = {k: _contiguous(v.data if isinstance(v, Tensor) else np.asarray(v)) for k, v in obj.items()}
         metadata = {"format": "glassnet.state_dict"}
     else:
         tensors = {}

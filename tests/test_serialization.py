@@ -7,13 +7,14 @@ import glassnet as gn
 def test_state_dict_round_trip_is_plain_safetensors(tmp_path):
     from safetensors.numpy import load_file
 
-    sd = {"fc.weight": gn.randn(3, 4), "fc.bias": gn.zeros(3), "steps": gn.tensor([5])}
+    sd = {"fc.weight": gn.randn(3, 4), "fc.bias": gn.zeros(3), "steps": gn.tensor([5]), "scalar": gn.tensor(2.0),
+          "strided": gn.randn(4, 6)[:, ::2]}
     gn.save(sd, tmp_path / "m.safetensors")
     back = gn.load(tmp_path / "m.safetensors")
     assert list(back) == list(sd) or set(back) == set(sd)
     for k in sd:
         np.testing.assert_array_equal(back[k].data, sd[k].data)
-        assert back[k].dtype == sd[k].dtype
+        assert back[k].dtype == sd[k].dtype and back[k].shape == sd[k].shape
     raw = load_file(str(tmp_path / "m.safetensors"))
     np.testing.assert_array_equal(raw["fc.weight"], sd["fc.weight"].data)
 
