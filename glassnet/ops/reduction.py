@@ -1,17 +1,40 @@
 """Reductions over one, several or all dimensions (`dim`, `keepdim` as in PyTorch).
 
 The backward of a reduction spreads each output gradient back over the elements it summarised:
-for a sum, to every element equally; for a max, to the element that won.
+for a sum, to every element equally; for a max, to the element that won (or evenly among tied
+winners). Gradients are first reshaped to the "kept" shape (reduced dims of size 1) so that they
+broadcast against the input.
+
+`dim=None` (or an empty tuple) means every dimension. A 0-d tensor accepts dim 0 or -1, as in
+PyTorch, and then has nothing to reduce.
 """
+import builtins
+import math
+from collections import namedtuple
+
 import numpy as np
 
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._util import normalize_dims
-from .shape import broadcast_to, reshape
+from ._util import normalize_dim, normalize_dims
+from .shape import broadcast_to, cast, clone, reshape
 
 
-__all__ = ["sum", "mean"]
+__all__ = ["sum", "mean", "prod", "max", "min", "amax", "amin", "var", "std", "logsumexp", "norm", "argmax",
+    "argmin", "cumsum"]
+
+# The (values, indices) pair returned by max/min along a dim, like torch.return_types.max / .min.
+_MaxResult = namedtuple("max", ("values", "indices"))
+_MinResult = namedtuple("min", ("values", "indices"))
+
+
+# ---- helpers -------------------------------------------------------------------------------------
+def _reduce_dims(dim, ndim, op):
+    """The dims a reduction runs over: None or () -> all; an int or sequence -> sorted non-negative dims."""
+    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
+        return tuple(range(ndim))
+    dims = normalize_dims(dim, ndim, op)
+    return dims if ndim else ()
 
 
 def _kept_shape(shape, dims):
@@ -19,6 +42,42 @@ def _kept_shape(shape, dims):
     return tuple(1 if i in dims else n for i, n in enumerate(shape))
 
 
+def _out_shape(shape, dims, keepdim):
+    """The shape of a reduction's result."""
+    if keepdim:
+        return _kept_shape(shape, dims)
+    return tuple(n for i, n in enumerate(shape) if i not in dims)
+
+
+def _count(shape, dims):
+    """How many elements each output of a reduction over `dims` summarises."""
+    return math.prod(shape[d] for d in dims)
+
+
+def _check_nonempty(input, dims, op):
+    for d in dims:
+        if input.shape[d] == 0:
+            raise IndexError(f"{op}: expected reduction dim {d} to have non-zero size, "
+                             f"got a tensor of shape {input.shape}")
+
+
+def _check_float(input, op):
+    if input.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a floating point tensor, got {input.dtype}")
+
+
+def _widen_int(input):
+    """Bool and small integer tensors are summed/multiplied in int64, as in PyTorch."""
+    if input.dtype.kind in "biu" and input.dtype != np.int64:
+        return Tensor._make(input.data.astype(np.int64))
+    return input
+
+
+def _with_dtype(input, dtype):
+    return input if dtype is None else cast(input, dtype)
+
+
+# ---- sum, mean, prod -----------------------------------------------------------------------------
 class Sum(Function):
     """y = sum of x over `dims`.   dx = dy broadcast back over the reduced dims."""
 
@@ -31,17 +90,401 @@ class Sum(Function):
         return broadcast_to(reshape(dy, _kept_shape(x.shape, self.dims)), x.shape)
 
 
-def sum(input, dim=None, keepdim=False):
-    dims = normalize_dims(dim, input.ndim, "sum")
-    if input.dtype.kind in "bi" and input.dtype.itemsize < 8:
-        input = Tensor._make(input.data.astype(np.int64))
+def sum(input, dim=None, keepdim=False, *, dtype=None):
+    """Sum over `dim` (all dims if None); bool and integer tensors are summed in int64."""
+    dims = _reduce_dims(dim, input.ndim, "sum")
+    input = _widen_int(_with_dtype(input, dtype))
     return Sum.apply(input, dims=dims, keepdim=keepdim)
 
 
-def mean(input, dim=None, keepdim=False):
-    """sum / count; the backward is Sum's divided by the count."""
+def mean(input, dim=None, keepdim=False, *, dtype=None):
+    """sum / count; the backward is Sum's divided by the count (NaN over an empty dim, as in PyTorch)."""
+    input = _with_dtype(input, dtype)
+    _check_float(input, "mean")
+    dims = _reduce_dims(dim, input.ndim, "mean")
+    count = _count(input.shape, dims)
+    total = sum(input, dims, keepdim)
+    if count == 0:
+        return total * float("nan")
+    return total / count
+
+
+class Prod(Function):
+    """y = product of x over `dims`.
+
+    dx_i = dy * (product of the other elements of x_i's slice), computed exactly when there are
+    zeros: with no zero in the slice it is y / x_i; with exactly one zero, only the zero element
+    gets the product of the others (the rest get 0); with two or more zeros everything gets 0.
+    Shapes: dx like x. The backward is raw NumPy (not differentiable again).
+    """
+
+    differentiable_backward = False
+
+    def forward(self, x, dims, keepdim):
+        self.dims = dims
+        return x.prod(axis=dims, keepdims=keepdim)
+
+    def backward(self, dy):
+        x = self.inputs[0].data
+        g = dy.data.reshape(_kept_shape(x.shape, self.dims))
+        zero = x == 0
+        nonzero_x = np.where(zero, np.ones((), x.dtype), x)
+        others = nonzero_x.prod(axis=self.dims, keepdims=True)  # product of the non-zero elements
+        n_zeros = zero.sum(axis=self.dims, keepdims=True)
+        fill = np.zeros((), x.dtype)
+        factor = np.where(zero, np.where(n_zeros == 1, others, fill),
+                          np.where(n_zeros == 0, others / nonzero_x, fill))
+        return Tensor._make((g * factor).astype(x.dtype, copy=False))
+
+
+def prod(input, dim=None, keepdim=False, *, dtype=None):
+    """Product over one `dim` (an int, as in PyTorch) or over all elements when dim is None."""
+    if dim is not None and not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"prod: dim must be an int or None, got {dim!r}")
+    dims = _reduce_dims(dim, input.ndim, "prod")
+    input = _widen_int(_with_dtype(input, dtype))
+    return Prod.apply(input, dims=dims, keepdim=keepdim)
+
+
+# ---- max, min, amax, amin, argmax, argmin ------------------------------------------------------
+class AMax(Function):
+    """y = max (or min) of x over `dims`.
+
+    dx = dy * [x == y] / count: the gradient is shared evenly among the elements that tie for the
+    extreme value (count of them per slice), as in PyTorch. A NaN result counts the NaNs as ties.
+    Shapes: y is x reduced over dims (kept with keepdim); dx like x. The mask is a constant.
+    """
+
+    def forward(self, x, dims, keepdim, largest):
+        self.dims = dims
+        y = (np.max if largest else np.min)(x, axis=dims, keepdims=True)
+        self.kept = y
+        return y if keepdim else y.reshape(_out_shape(x.shape, dims, False))
+
+    def backward(self, dy):
+        x = self.inputs[0]
+        hit = (x.data == self.kept) | (np.isnan(x.data) & np.isnan(self.kept))
+        share = (hit / hit.sum(axis=self.dims, keepdims=True)).astype(dy.dtype)
+        return reshape(dy, self.kept.shape) * Tensor._make(share)
+
+
+class SelectAlong(Function):
+    """y = x at the given `index` along `dim` (the winners chosen by max/min over dim).
+
+    dx = dy placed at the selected positions, 0 elsewhere (a constant one-hot mask times dy).
+    Shapes: index has x's shape with dim set to 1; y is that, without dim unless keepdim.
+    """
+
+    def forward(self, x, dim, index, keepdim):
+        self.dim, self.index = dim, index
+        y = np.take_along_axis(x, index, axis=dim)
+        return y if keepdim else y.squeeze(dim)
+
+    def backward(self, dy):
+        x = self.inputs[0]
+        positions = np.arange(x.shape[self.dim]).reshape((-1,) + (1,) * (x.ndim - self.dim - 1))
+        hit = Tensor._make((positions == self.index).astype(dy.dtype))
+        return reshape(dy, self.index.shape) * hit
+
+
+def _extreme(input, dim, keepdim, largest, op):
+    result_type = _MaxResult if largest else _MinResult
+    if dim is None:
+        if keepdim:
+            raise TypeError(f"{op}: keepdim=True needs a dim")
+        if input.data.size == 0:
+            raise RuntimeError(f"{op}: expected reduction dim to be specified for an empty tensor "
+                               f"(shape {input.shape})")
+        return AMax.apply(input, dims=tuple(range(input.ndim)), keepdim=False, largest=largest)
+    d = normalize_dim(dim, input.ndim, op)
+    if input.ndim == 0:
+        return result_type(clone(input), Tensor._make(np.zeros((), np.int64)))
+    _check_nonempty(input, (d,), op)
+    index = (np.argmax if largest else np.argmin)(input.data, axis=d, keepdims=True).astype(np.int64)
+    values = SelectAlong.apply(input, dim=d, index=index, keepdim=keepdim)
+    return result_type(values, Tensor._make(index if keepdim else index.squeeze(d)))
+
+
+def max(input, dim=None, keepdim=False):
+    """max(input): the largest element (ties share the gradient evenly).
+    max(input, dim, keepdim=False): namedtuple (values, indices) along `dim`; the gradient goes to
+    the selected index. max(input, other): the elementwise maximum.
+    """
+    if isinstance(dim, Tensor):
+        from .elementwise import maximum
+
+        return maximum(input, dim)
+    return _extreme(input, dim, keepdim, True, "max")
+
+
+def min(input, dim=None, keepdim=False):
+    """Like `max`, for the smallest element(s); min(input, other) is the elementwise minimum."""
+    if isinstance(dim, Tensor):
+        from .elementwise import minimum
+
+        return minimum(input, dim)
+    return _extreme(input, dim, keepdim, False, "min")
+
+
+def amax(input, dim=(), keepdim=False):
+    """Largest value over `dim` (int or tuple; all dims if empty/None); ties share the gradient evenly."""
+    dims = _reduce_dims(dim, input.ndim, "amax")
+    _check_nonempty(input, dims, "amax")
+    return AMax.apply(input, dims=dims, keepdim=keepdim, largest=True)
+
+
+def amin(input, dim=(), keepdim=False):
+    """Smallest value over `dim` (int or tuple; all dims if empty/None); ties share the gradient evenly."""
+    dims = _reduce_dims(dim, input.ndim, "amin")
+    _check_nonempty(input, dims, "amin")
+    return AMax.apply(input, dims=dims, keepdim=keepdim, largest=False)
+
+
+def _arg_extreme(input, dim, keepdim, largest, op):
+    find = np.argmax if largest else np.argmin
+    if dim is None:
+        if input.data.size == 0:
+            raise IndexError(f"{op}: expected reduction dim to be specified for an empty tensor "
+                             f"(shape {input.shape})")
+        index = np.asarray(find(input.data.reshape(-1)), np.int64)
+        return Tensor._make(index.reshape((1,) * input.ndim) if keepdim else index)
+    d = normalize_dim(dim, input.ndim, op)
+    if input.ndim == 0:
+        return Tensor._make(np.zeros((), np.int64))
+    _check_nonempty(input, (d,), op)
+    return Tensor._make(np.asarray(find(input.data, axis=d, keepdims=keepdim), np.int64))
+
+
+def argmax(input, dim=None, keepdim=False):
+    """Index (int64) of the largest element, over the flattened tensor or along `dim`; first one on ties."""
+    return _arg_extreme(input, dim, keepdim, True, "argmax")
+
+
+def argmin(input, dim=None, keepdim=False):
+    """Index (int64) of the smallest element, over the flattened tensor or along `dim`; first one on ties."""
+    return _arg_extreme(input, dim, keepdim, False, "argmin")
+
+
+# ---- var, std ------------------------------------------------------------------------------------
+def _centered(x, dims):
+    """x - mean(x) over dims, as a graph-attached Tensor (for differentiable backwards)."""
+    return x - mean(x, dims, keepdim=True)
+
+
+class Var(Function):
+    """y = sum((x - mean(x))^2) / max(0, N - correction) over `dims` (N elements per slice).
+
+    dx = dy * 2 (x - mean(x)) / (N - correction). Shapes: dx like x. Written with Tensor ops.
+    """
+
+    def forward(self, x, dims, keepdim, correction):
+        self.dims, self.correction = dims, correction
+        return _variance(x, dims, keepdim, correction)
+
+    def backward(self, dy):
+        x = self.inputs[0]
+        return _var_backward(x, reshape(dy, _kept_shape(x.shape, self.dims)), self.dims, self.correction)
+
+
+def _variance(x, dims, keepdim, correction):
+    """The NumPy forward of var (two passes: the mean, then the squared deviations)."""
+    n = _count(x.shape, dims)
+    with np.errstate(divide="ignore", invalid="ignore"):  # empty slices and N <= correction give nan/inf
+        d = x - x.sum(axis=dims, keepdims=True) / x.dtype.type(n)
+        y = (d * d).sum(axis=dims, keepdims=keepdim) / x.dtype.type(builtins.max(0, n - correction))
+    return np.asarray(y, x.dtype)
+
+
+def _var_backward(x, g, dims, correction):
+    """dx = g * 2 (x - mean) / (N - correction), g in the kept shape (infinite scale when N <= correction)."""
+    dof = _count(x.shape, dims) - correction
+    scale = 2.0 / dof if dof > 0 else float("inf")
+    return g * _centered(x, dims) * scale
+
+
+class Std(Function):
+    """y = sqrt(var(x)) over `dims` (see Var).
+
+    dx = dy / (2 y) * 2 (x - mean(x)) / (N - correction), with 0 where y == 0 (as PyTorch).
+    Shapes: dx like x. Written with Tensor ops.
+    """
+
+    def forward(self, x, dims, keepdim, correction):
+        self.dims, self.correction = dims, correction
+        return np.sqrt(_variance(x, dims, keepdim, correction))
+
+    def backward(self, dy):
+        from .elementwise import where
+
+        x = self.inputs[0]
+        kept = _kept_shape(x.shape, self.dims)
+        y = reshape(self.output(), kept)
+        zero = Tensor._make(y.data == 0)
+        g = where(zero, 0.0, reshape(dy, kept) / (where(zero, 1.0, y) * 2))
+        return _var_backward(x, g, self.dims, self.correction)
+
+
+def _correction(op, input, dim, unbiased, correction):
+    _check_float(input, op)
+    if unbiased is not None and correction is not None:
+        raise ValueError(f"{op}: give either unbiased or correction, not both")
+    if correction is None:
+        correction = 1 if unbiased is None else int(bool(unbiased))
+    return _reduce_dims(dim, input.ndim, op), correction
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """Variance over `dim` with `correction` (default 1, Bessel's; unbiased=False means 0).
+
+    var(input, True/False) is the legacy form where the second argument is `unbiased`.
+    """
+    if isinstance(dim, builtins.bool):
+        dim, unbiased = None, dim
+    dims, c = _correction("var", input, dim, unbiased, correction)
+    return Var.apply(input, dims=dims, keepdim=keepdim, correction=c)
+
+
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """Standard deviation: sqrt of `var` with the same arguments; its gradient is 0 where it is 0."""
+    if isinstance(dim, builtins.bool):
+        dim, unbiased = None, dim
+    dims, c = _correction("std", input, dim, unbiased, correction)
+    return Std.apply(input, dims=dims, keepdim=keepdim, correction=c)
+
+
+# ---- logsumexp, norm -----------------------------------------------------------------------------
+class LogSumExp(Function):
+    """y = m + log(sum(exp(x - m))) over `dims`, with m the (finite) max, so large x cannot overflow.
+
+    dx = dy * exp(x - y) (the softmax of x over dims). Shapes: dx like x. Written with Tensor ops.
+    """
+
+    def forward(self, x, dims, keepdim):
+        self.dims = dims
+        m = np.max(x, axis=dims, keepdims=True, initial=-np.inf)
+        m = np.where(np.isfinite(m), m, np.zeros((), x.dtype))
+        with np.errstate(divide="ignore"):  # log(0) = -inf for an empty or all -inf slice
+            y = np.log(np.exp(x - m).sum(axis=dims, keepdims=True)) + m
+        return y if keepdim else y.reshape(_out_shape(x.shape, dims, False))
+
+    def backward(self, dy):
+        from .elementwise import exp
+
+        x = self.inputs[0]
+        kept = _kept_shape(x.shape, self.dims)
+        return reshape(dy, kept) * exp(x - reshape(self.output(), kept))
+
+
+def logsumexp(input, dim, keepdim=False):
+    """log(sum(exp(input))) over `dim` (int or tuple), computed stably; integers become floats."""
+    if dim is None:
+        raise TypeError("logsumexp: dim is required (an int or a tuple of ints)")
     if input.dtype.kind != "f":
-        raise TypeError(f"mean: expected a floating point tensor, got {input.dtype}")
-    dims = normalize_dims(dim, input.ndim, "mean")
-    count = int(np.prod([input.shape[d] for d in dims]))
-    return sum(input, dims, keepdim) / count
+        from .. import dtypes
+
+        input = cast(input, dtypes.get_default_dtype())
+    return LogSumExp.apply(input, dims=_reduce_dims(dim, input.ndim, "logsumexp"), keepdim=keepdim)
+
+
+class Norm(Function):
+    """Vector p-norm over `dims`: y = (sum |x|^p)^(1/p); p = inf: max |x|; p = 0: number of non-zeros.
+
+    dx = dy * sign(x) |x|^(p-1) / y^(p-1)   (p = 2: dy * x / y;  p = 1: dy * sign(x)),
+         0 where y == 0 (and, for p < 1, where x == 0), as PyTorch.
+    p = inf: dx = dy * sign(x) * [|x| == y] / count (ties share evenly).   p = 0: dx = 0.
+    Shapes: dx like x. Written with Tensor ops (masks are constants).
+    """
+
+    def forward(self, x, p, dims, keepdim):
+        self.p, self.dims = p, dims
+        a = np.abs(x)
+        if p == 2:
+            y = np.sqrt((x * x).sum(axis=dims, keepdims=keepdim))
+        elif p == 1:
+            y = a.sum(axis=dims, keepdims=keepdim)
+        elif p == math.inf:
+            y = a.max(axis=dims, keepdims=keepdim, initial=0)
+        elif p == 0:
+            y = (x != 0).sum(axis=dims, keepdims=keepdim)
+        else:
+            y = (a ** p).sum(axis=dims, keepdims=keepdim) ** (1 / p)
+        return np.asarray(y, x.dtype)
+
+    def backward(self, dy):
+        from .elementwise import abs, sign, where
+
+        x = self.inputs[0]
+        p = self.p
+        kept = _kept_shape(x.shape, self.dims)
+        g = reshape(dy, kept)
+        y = reshape(self.output(), kept)
+        if p == 0:
+            return Tensor._make(np.zeros(x.shape, x.dtype))
+        if p == 1:
+            return g * sign(x)
+        if p == math.inf:
+            hit = np.abs(x.data) == y.data
+            share = (hit / hit.sum(axis=self.dims, keepdims=True)).astype(x.dtype)
+            return g * sign(x) * Tensor._make(share)
+        y_zero = Tensor._make(y.data == 0)
+        safe_y = where(y_zero, 1.0, y)
+        if p == 2:
+            return x * where(y_zero, 0.0, g / safe_y)
+        x_zero = Tensor._make(x.data == 0)
+        scaled = sign(x) * abs(where(x_zero, 1.0, x)) ** (p - 1)  # 0 at x == 0 through sign
+        return scaled * where(y_zero, 0.0, g / safe_y ** (p - 1))
+
+
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    """Vector norm over `dim` (all dims if None). p: "fro" (= 2, over at most 2 dims), 2, 1, inf,
+    0 or another positive number. Matrix norms other than "fro" ("nuc") are not supported.
+    """
+    input = _with_dtype(input, dtype)
+    _check_float(input, "norm")
+    if isinstance(p, str):
+        if p == "nuc":
+            raise NotImplementedError("norm: the nuclear norm (p='nuc') is not supported")
+        if p != "fro":
+            raise ValueError(f"norm: unknown p {p!r} (expected 'fro' or a number)")
+        if dim is not None and not isinstance(dim, (int, np.integer)) and len(dim) > 2:
+            raise ValueError(f"norm: p='fro' takes at most 2 dims, got dim={dim}")
+        p = 2.0
+    p = 2.0 if p is None else float(p)
+    if not p >= 0:
+        raise ValueError(f"norm: p must be 'fro', 0, a positive number or inf, got {p}")
+    dims = _reduce_dims(dim, input.ndim, "norm")
+    if p == math.inf:
+        _check_nonempty(input, dims, "norm (p=inf)")
+    return Norm.apply(input, p=p, dims=dims, keepdim=keepdim)
+
+
+# ---- cumsum --------------------------------------------------------------------------------------
+class Cumsum(Function):
+    """y_i = sum_{j <= i} x_j along `dim`.   dx_i = sum_{j >= i} dy_j (a cumulative sum from the end)."""
+
+    def forward(self, x, dim):
+        self.dim = dim
+        return np.cumsum(x, axis=dim, dtype=np.int64 if x.dtype.kind in "biu" else x.dtype)
+
+    def backward(self, dy):
+        return ReverseCumsum.apply(dy, dim=self.dim)
+
+
+class ReverseCumsum(Function):
+    """y_i = sum_{j >= i} x_j along `dim` (Cumsum's backward).   dx_i = sum_{j <= i} dy_j."""
+
+    def forward(self, x, dim):
+        self.dim = dim
+        return np.flip(np.cumsum(np.flip(x, dim), axis=dim), dim).copy()
+
+    def backward(self, dy):
+        return Cumsum.apply(dy, dim=self.dim)
+
+
+def cumsum(input, dim, *, dtype=None):
+    """Cumulative sum along `dim`; bool and integer tensors give int64, as in PyTorch."""
+    d = normalize_dim(dim, input.ndim, "cumsum")
+    input = _widen_int(_with_dtype(input, dtype))
+    if input.ndim == 0:
+        return clone(input)
+    return Cumsum.apply(input, dim=d)
