@@ -1,4 +1,5 @@
-"""Data sets: MNIST and Fashion-MNIST (IDX files, verified), plus a small MNIST sample shipped in the package.
+"""Data sets: MNIST and Fashion-MNIST (IDX files, verified), plus a small MNIST sample shipped in the package,
+and the tiny Shakespeare text.
 
     from glassnet.datasets import MNIST
     train = MNIST(train=True)            # root, $GLASSNET_DATA, cache, then download
@@ -7,6 +8,7 @@
 from . import idx, paths  # noqa: F401
 from .idx import ChecksumError, IDXError, read_idx, write_idx  # noqa: F401
 from .mnist import *  # noqa: F401,F403
-from . import mnist
+from .shakespeare import *  # noqa: F401,F403
+from . import mnist, shakespeare
 
-__all__ = mnist.__all__ + ["IDXError", "ChecksumError", "read_idx", "write_idx"]
+__all__ = mnist.__all__ + shakespeare.__all__ + ["IDXError", "ChecksumError", "read_idx", "write_idx"]
