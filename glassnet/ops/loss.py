@@ -1,0 +1,630 @@
+"""Loss functions (also in glassnet.nn.functional, as in PyTorch).
+
+`reduction` is "none" (one loss per element or sample), "sum", or "mean" everywhere; the deprecated
+`size_average` / `reduce` arguments are accepted and override it, as PyTorch.
+
+Losses whose math is a few elementwise steps (mse, l1, smooth_l1, huber, bce_with_logits, kl_div, the
+margin and cosine losses) are composed from Tensor operations, so their gradients of every order come
+from those operations. `cross_entropy` is one fused, numerically stable operation (log-softmax inside);
+`nll_loss` and `binary_cross_entropy` are fused too, with backward formulas written out as PyTorch's.
+
+Input and target shapes must agree exactly: nothing is silently broadcast.
+"""
+import math
+import numbers
+
+import numpy as np
+
+from ..autograd import grad_mode
+from ..autograd.function import Function
+from ..tensor import Tensor
+from ._util import as_tensor, check_broadcast, normalize_dim
+from .elementwise import abs, clamp, exp, log, log1p, maximum, minimum, sqrt, where
+from .reduction import mean, sum
+from .shape import broadcast_to, reshape
+
+__all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss",
+           "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "cosine_similarity",
+           "pairwise_distance", "cosine_embedding_loss", "triplet_margin_loss", "margin_ranking_loss"]
+
+
+# ---- shared helpers -----------------------------------------------------------------------------
+
+def _reduction(op, size_average, reduce, reduction, allowed=("none", "mean", "sum")):
+    """The reduction string, from the deprecated size_average/reduce pair when either is given."""
+    if size_average is not None or reduce is not None:
+        size_average = True if size_average is None else size_average
+        reduce = True if reduce is None else reduce
+        return "none" if not reduce else ("mean" if size_average else "sum")
+    if reduction not in allowed:
+        raise ValueError(f"{op}: reduction={reduction!r} is not valid; expected one of "
+                         f"{', '.join(repr(a) for a in allowed)}")
+    return reduction
+
+
+def _reduce(loss, reduction):
+    if reduction == "none":
+        return loss
+    return sum(loss) if reduction == "sum" else mean(loss)
+
+
+def _tensor(op, name, x):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: {name} must be a Tensor, got {type(x).__name__}")
+    return x
+
+
+def _float_tensor(op, name, x):
+    _tensor(op, name, x)
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: {name} must be a floating point tensor, got {x.dtype}")
+    return x
+
+
+def _same_shape(op, input, target, names=("input", "target")):
+    if tuple(input.shape) != tuple(target.shape):
+        raise ValueError(f"{op}: {names[0]} shape {tuple(input.shape)} and {names[1]} shape "
+                         f"{tuple(target.shape)} differ; they must be the same (no broadcasting)")
+
+
+def _broadcastable_to(op, name, w, shape):
+    """`w` (a Tensor) must broadcast to exactly `shape`."""
+    if check_broadcast(op, w.shape, shape) != tuple(shape):
+        raise ValueError(f"{op}: {name} of shape {tuple(w.shape)} cannot be broadcast to the input shape "
+                         f"{tuple(shape)}")
+
+
+def _weighted_elementwise(op, loss, weight, input, reduction, mean_by_weight):
+    """Reduce an elementwise loss, optionally weighted by `weight` (same shape as the input)."""
+    if weight is None:
+        return _reduce(loss, reduction)
+    _tensor(op, "weight", weight)
+    if tuple(weight.shape) != tuple(input.shape):
+        raise ValueError(f"{op}: weight shape {tuple(weight.shape)} must equal the input shape "
+                         f"{tuple(input.shape)}")
+    loss = loss * weight
+    if reduction == "mean" and mean_by_weight:
+        return sum(loss) / sum(weight)
+    return _reduce(loss, reduction)
+
+
+# ---- regression losses (composed) ---------------------------------------------------------------
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """(input - target)^2 elementwise; with `weight`, the weighted mean divides by sum(weight) as PyTorch."""
+    op = "mse_loss"
+    reduction = _reduction(op, size_average, reduce, reduction)
+    _same_shape(op, _float_tensor(op, "input", input), _tensor(op, "target", target))
+    d = input - target
+    return _weighted_elementwise(op, d * d, weight, input, reduction, True)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """|input - target| elementwise; with `weight`, the weighted mean divides by sum(weight) as PyTorch."""
+    op = "l1_loss"
+    reduction = _reduction(op, size_average, reduce, reduction)
+    _same_shape(op, _float_tensor(op, "input", input), _tensor(op, "target", target))
+    return _weighted_elementwise(op, abs(input - target), weight, input, reduction, True)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    """z = |input - target|:  0.5 z^2 / beta if z < beta, else z - 0.5 beta  (beta = 0: the L1 loss)."""
+    op = "smooth_l1_loss"
+    reduction = _reduction(op, size_average, reduce, reduction)
+    _same_shape(op, _float_tensor(op, "input", input), _tensor(op, "target", target))
+    if beta < 0:
+        raise ValueError(f"{op}: beta must be non-negative, got {beta}")
+    z = abs(input - target)
+    if beta == 0:
+        return _reduce(z, reduction)
+    loss = where(Tensor._make(z.data < beta), z * z * (0.5 / beta), z - 0.5 * beta)
+    return _reduce(loss, reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    """z = |input - target|:  0.5 z^2 if z < delta, else delta (z - 0.5 delta).
+
+    With `weight` (input's shape) the mean is the plain mean of the weighted losses, as PyTorch.
+    """
+    op = "huber_loss"
+    reduction = _reduction(op, None, None, reduction)
+    _same_shape(op, _float_tensor(op, "input", input), _tensor(op, "target", target))
+    if delta <= 0:
+        raise ValueError(f"{op}: delta must be positive, got {delta}")
+    z = abs(input - target)
+    loss = where(Tensor._make(z.data < delta), z * z * 0.5, (z - 0.5 * delta) * delta)
+    return _weighted_elementwise(op, loss, weight, input, reduction, False)
+
+
+# ---- classification: cross_entropy and nll_loss (fused) ------------------------------------------
+
+def _class_layout(op, input, target, allow_probs):
+    """Check shapes and return (x, target_array_or_prob_tensor, is_probs, unbatched) with x as (N, C, *)."""
+    from .shape import unsqueeze
+
+    _float_tensor(op, "input", input)
+    _tensor(op, "target", target)
+    if input.ndim == 0:
+        raise ValueError(f"{op}: input must have a class dimension, got a 0-d tensor")
+    unbatched = input.ndim == 1
+    x = unsqueeze(input, 0) if unbatched else input
+    n_classes = x.shape[1]
+    if target.dtype.kind == "f":
+        if not allow_probs:
+            raise TypeError(f"{op}: target must hold integer class indices, got dtype {target.dtype}")
+        if tuple(target.shape) != tuple(input.shape):
+            raise ValueError(f"{op}: class-probability target of shape {tuple(target.shape)} must have the "
+                             f"input's shape {tuple(input.shape)}")
+        if target.dtype != input.dtype:
+            raise TypeError(f"{op}: probability target dtype {target.dtype} differs from input dtype {input.dtype}")
+        return x, (unsqueeze(target, 0) if unbatched else target), True, unbatched, n_classes
+    if target.dtype.kind not in "iu":
+        raise TypeError(f"{op}: target must hold integer class indices or float probabilities, got {target.dtype}")
+    expected = tuple(input.shape[:1]) + tuple(input.shape[2:]) if not unbatched else ()
+    if tuple(target.shape) != expected:
+        raise ValueError(f"{op}: target of shape {tuple(target.shape)} does not match input of shape "
+                         f"{tuple(input.shape)}; expected target shape {expected}")
+    t = target.data.reshape((1,)) if unbatched else target.data
+    return x, t.astype(np.int64, copy=False), False, unbatched, n_classes
+
+
+def _check_indices(op, t, n_classes, ignore_index):
+    valid = t != ignore_index
+    bad = valid & ((t < 0) | (t >= n_classes))
+    if bad.any():
+        raise IndexError(f"{op}: target index {int(t[bad].flat[0])} is out of range for {n_classes} classes "
+                         f"(expected 0 <= index < {n_classes}, or ignore_index={ignore_index})")
+    return valid
+
+
+def _class_weight(op, weight, n_classes, dtype):
+    if weight is None:
+        return None
+    _tensor(op, "weight", weight)
+    if tuple(weight.shape) != (n_classes,):
+        raise ValueError(f"{op}: weight of shape {tuple(weight.shape)} must have one entry per class, "
+                         f"expected ({n_classes},)")
+    return weight.data.astype(dtype, copy=False)
+
+
+def _class_sum(a):
+    """Sum over the class axis 1, keeping it: (N, C, *) -> (N, 1, *) (einsum, fast, for 2-D)."""
+    if a.ndim == 2:
+        return np.einsum("nc->n", a)[:, None]
+    return a.sum(axis=1, keepdims=True)
+
+
+def _per_position(array, ndim):
+    """(N, *) -> (N, 1, *): broadcast a per-position value along the class axis."""
+    return array.reshape(array.shape[:1] + (1,) + array.shape[1:]) if ndim >= 2 else array
+
+
+class CrossEntropy(Function):
+    """Cross entropy of logits x (N, C, *) against class indices t (N, *) or probabilities q (N, C, *).
+
+    Forward (log-softmax over the class axis, shifted by the max for stability):
+        logp = x - max - log(sum(exp(x - max)))
+        indices:  loss_i = (1 - s) w[t_i] (-logp[i, t_i]) + (s / C) sum_c w_c (-logp[i, c]),  0 if t_i ignored
+        probs:    loss_i = -sum_c w_c q'_ic logp_ic   with q' = (1 - s) q + s / C
+        (s = label_smoothing, w = class weights or ones). "mean" divides the sum by sum of w[t_i] over
+        non-ignored positions (indices) or by the number of positions N * prod(*) (probabilities).
+    Backward: with p = softmax(x) and c_i the output gradient times the reduction's scale,
+        dx_ic = c_i (a_i p_ic - b_ic)  where, for indices,  a_i = (1 - s) w[t_i] + (s / C) sum_k w_k,
+            b_ic = (1 - s) w[t_i] [c = t_i] + (s / C) w_c   (both 0 at ignored positions);
+        for probabilities a_i = sum_k w_k q'_ik, b_ic = w_c q'_ic (without weights and smoothing: p - t).
+        dq_ic = -c_i (1 - s) w_c logp_ic.
+    Shapes: loss (N, *) for "none", else ().
+    """
+
+    def forward(self, x, *q, target, weight, ignore_index, reduction, label_smoothing):
+        n_classes = x.shape[1]
+        s = label_smoothing
+        self.reduction, self.s = reduction, s
+        # shift = max + log(sum(exp(x - max))) per position, so that logp = x - shift
+        m = x.max(axis=1, keepdims=True) if x.size else np.zeros(x.shape[:1] + (1,) + x.shape[2:], x.dtype)
+        e = np.exp(x - m)
+        ssum = _class_sum(e)
+        shift = m + np.log(ssum)
+        self.m, self.e, self.ssum, self.shift = m, e, ssum, shift
+        w_b = weight.reshape((1, n_classes) + (1,) * (x.ndim - 2)) if weight is not None else None
+        self.w_b = w_b
+        if q:
+            qq = q[0] * (1 - s) + s / n_classes if s > 0 else q[0]
+            wq = qq * w_b if w_b is not None else qq
+            self.wq = wq
+            # -sum_c wq_c logp_c = shift * sum_c wq_c - sum_c wq_c x_c
+            loss = (shift * _class_sum(wq) - _class_sum(wq * x))[:, 0]
+            denom = loss.size
+        else:
+            valid = target != ignore_index
+            t = np.where(valid, target, 0)
+            wt = weight[t] * valid if weight is not None else valid.astype(x.dtype)
+            wt = wt.astype(x.dtype, copy=False)
+            x_t = np.take_along_axis(x, t[:, None], axis=1)[:, 0]
+            loss = (shift[:, 0] - x_t) * wt
+            if s > 0:
+                loss *= 1 - s
+                w_sum = weight.sum() if weight is not None else n_classes
+                # sum_c w_c (-logp_c) = w_sum * shift - sum_c w_c x_c
+                x_w = _class_sum(x * w_b if w_b is not None else x)[:, 0]
+                loss += (s / n_classes) * (w_sum * shift[:, 0] - x_w) * valid
+                self.w_sum = w_sum
+            self.valid, self.t, self.wt = valid, t, wt
+            denom = wt.sum()
+        self.denom = denom
+        if reduction == "none":
+            return loss.astype(x.dtype, copy=False)
+        total = loss.sum(dtype=x.dtype)
+        if reduction == "sum":
+            return np.asarray(total)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.asarray(total / np.asarray(denom, x.dtype))
+
+    def _scale(self, d, ndim):
+        if self.reduction == "none":
+            return _per_position(d, ndim)
+        if self.reduction == "sum":
+            return d
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return d / np.asarray(self.denom, d.dtype)
+
+    def backward(self, dy):
+        if grad_mode.is_grad_enabled():
+            return self._graph_backward(dy)
+        x = self.inputs[0]
+        c = self._scale(dy.data, x.ndim)
+        n_classes = x.shape[1]
+        s = self.s
+        probs = len(self.inputs) > 1
+        dx = dq = None
+        if self.needs_input_grad[0]:
+            # dx = c (a p - b) with p = e / ssum: one pass for c a / ssum * e, then the b terms
+            if probs:
+                a = _class_sum(self.wq)
+                grad = self.e * (a * c / self.ssum)
+                grad -= self.wq * c
+            else:
+                a = (1 - s) * self.wt
+                if s > 0:
+                    a = a + (s / n_classes) * self.w_sum * self.valid
+                grad = self.e * (_per_position(a, x.ndim) * c / self.ssum)
+                hit = _per_position((1 - s) * self.wt, x.ndim) * c
+                idx = self.t[:, None]
+                np.put_along_axis(grad, idx, np.take_along_axis(grad, idx, axis=1) - hit, axis=1)
+                if s > 0:
+                    wb = self.w_b if self.w_b is not None else 1.0
+                    grad -= (s / n_classes) * wb * _per_position(self.valid, x.ndim) * c
+            dx = Tensor._make(grad.astype(x.dtype, copy=False))
+        if probs and self.needs_input_grad[1]:
+            g = (x.data - self.shift) * (-(1 - s) * c)
+            if self.w_b is not None:
+                g *= self.w_b
+            dq = Tensor._make(g.astype(x.dtype, copy=False))
+        return (dx, dq) if probs else dx
+
+    def _graph_backward(self, dy):
+        """The same gradients with Tensor operations, for create_graph=True (p = softmax(x) recorded)."""
+        x = self.inputs[0]
+        n_classes = x.shape[1]
+        s = self.s
+        m = Tensor._make(self.m)
+        logp = x - (log(sum(exp(x - m), 1, True)) + m)
+        p = exp(logp)
+        if self.reduction == "none":
+            c = reshape(dy, _per_position(dy.data, x.ndim).shape)
+        else:
+            c = dy if self.reduction == "sum" else dy / float(self.denom)
+        w_b = Tensor._make(self.w_b) if self.w_b is not None else None
+        if len(self.inputs) > 1:
+            q = self.inputs[1]
+            qq = q * (1 - s) + s / n_classes if s > 0 else q
+            wq = qq * w_b if w_b is not None else qq
+            dx = (p * sum(wq, 1, True) - wq) * c if self.needs_input_grad[0] else None
+            dq = None
+            if self.needs_input_grad[1]:
+                dq = logp * c * (-(1 - s))
+                dq = dq * w_b if w_b is not None else dq
+            return dx, dq
+        a = (1 - s) * self.wt
+        b = np.zeros(x.shape, x.dtype)
+        np.put_along_axis(b, self.t[:, None], _per_position((1 - s) * self.wt, x.ndim), axis=1)
+        if s > 0:
+            a = a + (s / n_classes) * self.w_sum * self.valid
+            b += (s / n_classes) * (self.w_b if self.w_b is not None else 1.0) * _per_position(self.valid, x.ndim)
+        a = Tensor._make(_per_position(a, x.ndim).astype(x.dtype, copy=False))
+        return (p * a - Tensor._make(b)) * c
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                  reduction="mean", label_smoothing=0.0):
+    """Cross entropy between logits `input` (N, C, *), (C,) and class indices (N, *), () or probabilities
+    (input's shape). One fused, numerically stable operation; see CrossEntropy for the math."""
+    op = "cross_entropy"
+    reduction = _reduction(op, size_average, reduce, reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    x, t, probs, unbatched, n_classes = _class_layout(op, input, target, allow_probs=True)
+    w = _class_weight(op, weight, n_classes, input.dtype)
+    if probs:
+        out = CrossEntropy.apply(x, t, target=None, weight=w, ignore_index=ignore_index, reduction=reduction,
+                                 label_smoothing=float(label_smoothing))
+    else:
+        _check_indices(op, t, n_classes, ignore_index)
+        out = CrossEntropy.apply(x, target=t, weight=w, ignore_index=ignore_index, reduction=reduction,
+                                 label_smoothing=float(label_smoothing))
+    return reshape(out, ()) if unbatched and reduction == "none" else out
+
+
+class NLLLoss(Function):
+    """Negative log likelihood of log-probabilities x (N, C, *) at class indices t (N, *).
+
+    Forward: loss_i = -w[t_i] x[i, t_i] (0 where t_i == ignore_index); "mean" divides the sum by the sum
+    of w[t_i] over non-ignored positions.
+    Backward: dx[i, c] = -c_i w[t_i] [c = t_i], with c_i the output gradient times the reduction's scale;
+    written as dy * M with a constant M, so it is differentiable again.
+    Shapes: loss (N, *) for "none", else ().
+    """
+
+    def forward(self, x, target, weight, ignore_index, reduction):
+        valid = target != ignore_index
+        t = np.where(valid, target, 0)
+        wt = (weight[t] * valid if weight is not None else valid).astype(x.dtype, copy=False)
+        loss = -np.take_along_axis(x, t[:, None], axis=1)[:, 0] * wt
+        self.t, self.wt, self.reduction = t, wt, reduction
+        self.denom = wt.sum()
+        if reduction == "none":
+            return loss
+        total = loss.sum(dtype=x.dtype)
+        if reduction == "sum":
+            return np.asarray(total)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.asarray(total / self.denom)
+
+    def backward(self, dy):
+        x = self.inputs[0]
+        coeff = np.zeros(x.shape, x.dtype)
+        scale = 1.0
+        if self.reduction == "mean":
+            with np.errstate(invalid="ignore", divide="ignore"):
+                scale = 1.0 / self.denom
+        np.put_along_axis(coeff, self.t[:, None], _per_position(-self.wt * scale, x.ndim).astype(x.dtype), axis=1)
+        if self.reduction == "none":
+            dy = reshape(dy, _per_position(dy.data, x.ndim).shape)
+        return dy * Tensor._make(coeff)
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
+    """Negative log likelihood of log-probabilities `input` (N, C, *) or (C,) at class indices `target`."""
+    op = "nll_loss"
+    reduction = _reduction(op, size_average, reduce, reduction)
+    x, t, _, unbatched, n_classes = _class_layout(op, input, target, allow_probs=False)
+    w = _class_weight(op, weight, n_classes, input.dtype)
+    _check_indices(op, t, n_classes, ignore_index)
+    out = NLLLoss.apply(x, target=t, weight=w, ignore_index=ignore_index, reduction=reduction)
+    return reshape(out, ()) if unbatched and reduction == "none" else out
+
+
+# ---- binary classification ----------------------------------------------------------------------
+
+class BinaryCrossEntropy(Function):
+    """loss = -w (y log x + (1 - y) log(1 - x)) for probabilities x, each log clamped at -100 (as PyTorch).
+
+    Backward (PyTorch's formulas; written with Tensor operations, so differentiable again):
+        dx = c w (x - y) / max(x (1 - x), 1e-12),   dy = c w (max(log(1 - x), -100) - max(log x, -100))
+    with c the output gradient times the reduction's scale.  Shapes: x, y, loss all alike; w broadcasts.
+    """
+
+    def forward(self, x, y, weight, reduction):
+        self.weight, self.reduction = weight, reduction
+        with np.errstate(divide="ignore"):
+            loss = -(y * np.maximum(np.log(x), -100) + (1 - y) * np.maximum(np.log1p(-x), -100))
+        if weight is not None:
+            loss = loss * weight
+        loss = loss.astype(x.dtype, copy=False)
+        if reduction == "none":
+            return loss
+        return np.asarray(loss.sum(dtype=x.dtype) if reduction == "sum" else loss.mean(dtype=x.dtype))
+
+    def backward(self, dy):
+        x, y = self.inputs
+        c = dy
+        if self.reduction == "mean":
+            c = dy / float(x.data.size) if x.data.size else dy * float("nan")
+        if self.weight is not None:
+            c = c * Tensor._make(self.weight)
+        dx = c * (x - y) / maximum(x * (1 - x), 1e-12) if self.needs_input_grad[0] else None
+        dt = None
+        if self.needs_input_grad[1]:
+            dt = c * (clamp(log1p(-x), min=-100) - clamp(log(x), min=-100))
+        return dx, dt
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    """Binary cross entropy of probabilities `input` in [0, 1] against `target` (same shape)."""
+    op = "binary_cross_entropy"
+    reduction = _reduction(op, size_average, reduce, reduction)
+    _float_tensor(op, "input", input)
+    _float_tensor(op, "target", target)
+    _same_shape(op, input, target)
+    if input.data.size and (np.min(input.data) < 0 or np.max(input.data) > 1):
+        raise ValueError(f"{op}: all elements of input should be between 0 and 1, got values in "
+                         f"[{np.min(input.data):g}, {np.max(input.data):g}]")
+    if target.data.size and (np.min(target.data) < 0 or np.max(target.data) > 1):
+        raise ValueError(f"{op}: all elements of target should be between 0 and 1, got values in "
+                         f"[{np.min(target.data):g}, {np.max(target.data):g}]")
+    w = None
+    if weight is not None:
+        _tensor(op, "weight", weight)
+        _broadcastable_to(op, "weight", weight, input.shape)
+        w = np.broadcast_to(weight.data.astype(input.dtype, copy=False), input.shape)
+    if target.dtype != input.dtype:
+        raise TypeError(f"{op}: target dtype {target.dtype} differs from input dtype {input.dtype}")
+    return BinaryCrossEntropy.apply(input, target, weight=w, reduction=reduction)
+
+
+def _log_sigmoid(x):
+    """log(sigmoid(x)) = min(x, 0) - log(1 + exp(-|x|)), stable for any x (Tensor operations)."""
+    return minimum(x, 0.0) - log1p(exp(-abs(x)))
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
+                                     reduction="mean", pos_weight=None):
+    """Binary cross entropy on logits, in the stable form (as PyTorch):
+
+        loss = (1 - y) x - (1 + (pos_weight - 1) y) log_sigmoid(x),   times `weight`
+
+    `weight` and `pos_weight` broadcast against the input (pos_weight typically has shape (C,), the
+    last dim). Composed from Tensor operations (gradients for input, target, weight and pos_weight).
+    """
+    op = "binary_cross_entropy_with_logits"
+    reduction = _reduction(op, size_average, reduce, reduction)
+    _float_tensor(op, "input", input)
+    _tensor(op, "target", target)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"{op}: target size {tuple(target.shape)} must be the same as input size "
+                         f"{tuple(input.shape)}")
+    ls = _log_sigmoid(input)
+    if pos_weight is not None:
+        _tensor(op, "pos_weight", pos_weight)
+        _broadcastable_to(op, "pos_weight", pos_weight, input.shape)
+        loss = (1 - target) * input - ((pos_weight - 1) * target + 1) * ls
+    else:
+        loss = (1 - target) * input - ls
+    if weight is not None:
+        _tensor(op, "weight", weight)
+        _broadcastable_to(op, "weight", weight, input.shape)
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+# ---- distributions ------------------------------------------------------------------------------
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    """Pointwise KL divergence with `input` as log-probabilities:
+
+        target * (log(target) - input)   (0 where target == 0),   or with log_target:
+        exp(target) * (target - input).
+    reduction "batchmean" divides the sum by input.shape[0] (the mathematical KL divergence).
+    """
+    op = "kl_div"
+    reduction = _reduction(op, size_average, reduce, reduction, ("none", "mean", "sum", "batchmean"))
+    _float_tensor(op, "input", input)
+    _float_tensor(op, "target", target)
+    _same_shape(op, input, target)
+    if log_target:
+        loss = exp(target) * (target - input)
+    else:
+        zero = Tensor._make(target.data == 0)
+        safe = where(zero, 1.0, target)
+        loss = where(zero, 0.0, target * log(safe)) - target * input
+    if reduction == "batchmean":
+        total = sum(loss)
+        return total / input.shape[0] if input.ndim else total
+    return _reduce(loss, reduction)
+
+
+# ---- similarity and margin losses ---------------------------------------------------------------
+
+def _keep_value_clamp_min(t, eps):
+    """max(t, eps) in value, with t's gradient (PyTorch clamps the norms outside autograd)."""
+    fix = np.maximum(t.data, eps) - t.data
+    return t + Tensor._make(fix.astype(t.dtype, copy=False)) if fix.any() else t
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """sum(x1 * x2, dim) / (max(||x1||, eps) * max(||x2||, eps)), the inputs broadcast together."""
+    op = "cosine_similarity"
+    _float_tensor(op, "x1", x1)
+    _float_tensor(op, "x2", x2)
+    shape = check_broadcast(op, x1.shape, x2.shape)
+    d = normalize_dim(dim, len(shape), op)
+    a, b = broadcast_to(x1, shape), broadcast_to(x2, shape)
+    na = _keep_value_clamp_min(sqrt(sum(a * a, d, True)), eps)
+    nb = _keep_value_clamp_min(sqrt(sum(b * b, d, True)), eps)
+    return sum((a / na) * (b / nb), d)
+
+
+def _p_norm_last(x, p, keepdim=False):
+    """The p-norm of x over its last dim (Tensor operations; p = inf takes the max |x|)."""
+    d = x.ndim - 1
+    if p == 2:
+        return sqrt(sum(x * x, d, keepdim))
+    if p == 1:
+        return sum(abs(x), d, keepdim)
+    if math.isinf(p) and p > 0:
+        ax = np.abs(x.data)
+        top = ax == ax.max(axis=d, keepdims=True)
+        share = top / top.sum(axis=d, keepdims=True)  # ties share the gradient, as PyTorch's amax
+        return sum(abs(x) * Tensor._make(share.astype(x.dtype)), d, keepdim)
+    if p <= 0:
+        raise ValueError(f"pairwise_distance: p must be positive, got {p}")
+    return sum(abs(x) ** p, d, keepdim) ** (1.0 / p)
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """||x1 - x2 + eps||_p over the last dim (the inputs broadcast together)."""
+    op = "pairwise_distance"
+    _float_tensor(op, "x1", x1)
+    _float_tensor(op, "x2", x2)
+    check_broadcast(op, x1.shape, x2.shape)
+    if x1.ndim == 0 and x2.ndim == 0:
+        raise ValueError(f"{op}: inputs must have at least 1 dimension")
+    return _p_norm_last(x1 - x2 + eps, p, keepdim)
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
+    """With cos = x1.x2 / sqrt((|x1|^2 + 1e-12)(|x2|^2 + 1e-12)) along the last dim:
+    loss = 1 - cos where target == 1,  max(0, cos - margin) where target == -1.
+    Inputs (N, D) with target (N,), or (D,) with target ()."""
+    op = "cosine_embedding_loss"
+    reduction = _reduction(op, size_average, reduce, reduction)
+    _float_tensor(op, "input1", input1)
+    _float_tensor(op, "input2", input2)
+    _tensor(op, "target", target)
+    _same_shape(op, input1, input2, ("input1", "input2"))
+    if input1.ndim not in (1, 2) or tuple(target.shape) != tuple(input1.shape[:-1]):
+        raise ValueError(f"{op}: expected inputs (N, D) with target (N,) or inputs (D,) with target (), got "
+                         f"inputs {tuple(input1.shape)} and target {tuple(target.shape)}")
+    d = input1.ndim - 1
+    prod = sum(input1 * input2, d)
+    m1 = sum(input1 * input1, d) + 1e-12
+    m2 = sum(input2 * input2, d) + 1e-12
+    cos = prod / sqrt(m1 * m2)
+    pos = Tensor._make(target.data == 1)
+    neg = Tensor._make(target.data == -1)
+    loss = where(pos, 1 - cos, 0.0) + where(neg, clamp(cos - margin, min=0), 0.0)
+    return _reduce(loss, reduction)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6, swap=False, size_average=None,
+                        reduce=None, reduction="mean"):
+    """max(0, margin + d(a, p) - d(a, n)) with d the pairwise p-norm distance (+eps) over the last dim;
+    `swap` uses min(d(a, n), d(p, n)) as the negative distance. Inputs (N, D) or (D,), all one shape."""
+    op = "triplet_margin_loss"
+    reduction = _reduction(op, size_average, reduce, reduction)
+    for name, t in (("anchor", anchor), ("positive", positive), ("negative", negative)):
+        _float_tensor(op, name, t)
+    if tuple(anchor.shape) != tuple(positive.shape) or tuple(anchor.shape) != tuple(negative.shape):
+        raise ValueError(f"{op}: anchor {tuple(anchor.shape)}, positive {tuple(positive.shape)} and negative "
+                         f"{tuple(negative.shape)} must have the same shape")
+    if anchor.ndim == 0:
+        raise ValueError(f"{op}: inputs must have at least 1 dimension")
+    if margin <= 0:
+        raise ValueError(f"{op}: margin must be greater than 0, got {margin}")
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = minimum(d_neg, pairwise_distance(positive, negative, p, eps))
+    return _reduce(clamp(d_pos - d_neg + margin, min=0), reduction)
+
+
+def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
+    """max(0, -target * (input1 - input2) + margin), elementwise; all three of one shape."""
+    op = "margin_ranking_loss"
+    reduction = _reduction(op, size_average, reduce, reduction)
+    _float_tensor(op, "input1", input1)
+    _float_tensor(op, "input2", input2)
+    _tensor(op, "target", target)
+    _same_shape(op, input1, input2, ("input1", "input2"))
+    _same_shape(op, input1, target, ("input1", "target"))
+    return _reduce(clamp(-target * (input1 - input2) + margin, min=0), reduction)
