@@ -1,5 +1,7 @@
-"""Automatic differentiation: the graph engine, `grad`, `backward`, `gradcheck` and the grad modes."""
+"""Automatic differentiation: the engine, `grad`, `backward`, `gradcheck`, forward mode (`jvp`), grad modes."""
 from .function import Function  # noqa: F401
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from .gradcheck import GradcheckError, gradcheck  # noqa: F401
 from .functional import backward, grad  # noqa: F401
+from . import forward_ad  # noqa: F401,E402
+from .forward_ad import jvp  # noqa: F401,E402

@@ -19,6 +19,9 @@ import weakref
 from .. import tensor as _tensor  # the module, not the class: tensor.py imports autograd first
 from . import grad_mode
 
+# Set by autograd.forward_ad while a dual level is open: called after each forward to push tangents.
+_forward_hook = None
+
 
 class Function:
     differentiable_backward = True
@@ -29,6 +32,8 @@ class Function:
         make = _tensor.Tensor._make
         fn = cls()
         out = fn.forward(*[t.data for t in inputs], **params)
+        if _forward_hook is not None:  # forward-mode AD is on (see forward_ad.py)
+            out = _forward_hook(fn, inputs, out)
         needs = [t._requires_grad for t in inputs]
         record = grad_mode._enabled and True in needs
         if not isinstance(out, tuple):
@@ -52,6 +57,10 @@ class Function:
 
     def backward(self, *grad_outputs):
         raise NotImplementedError(f"{type(self).__name__} does not define backward")
+
+    def jvp(self, *tangents):
+        """Forward mode: input tangents (arrays, None = zero) -> output tangent(s); see forward_ad.py."""
+        raise NotImplementedError(f"forward-mode AD: {self.name} has no jvp rule (no forward-mode derivative)")
 
     @property
     def name(self):
