@@ -18,3 +18,6 @@ from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, s
 from . import nn  # noqa: F401,E402
 
 __version__ = "0.1.0"
+from .serialization import load, save  # noqa: F401,E402
+from . import utils  # noqa: F401,E402
+from . import optim  # noqa: F401,E402

@@ -1,3 +1,15 @@
-"""Stateless layers and activations, under the names of torch.nn.functional."""
-from ..ops.activation import *  # noqa: F401,F403
+"""Stateless layers, activations and losses, under the names of torch.nn.functional.
 
+Each one is defined in glassnet.ops, next to its backward; this module only gathers them.
+"""
+from ..ops.activation import *  # noqa: F401,F403
+from ..ops.conv import *  # noqa: F401,F403
+from ..ops.dropout import *  # noqa: F401,F403
+from ..ops.indexing import one_hot, pad  # noqa: F401
+from ..ops.linear import *  # noqa: F401,F403
+from ..ops.loss import *  # noqa: F401,F403
+from ..ops.normalization import *  # noqa: F401,F403
+from ..ops.pooling import *  # noqa: F401,F403
+from ..ops.attention import *  # noqa: F401,F403
+from ..ops.embedding import *  # noqa: F401,F403
+from ..ops.recurrent import *  # noqa: F401,F403

@@ -1,0 +1,48 @@
+"""Metrics for classification: accuracy, top-k accuracy, confusion matrix, running averages."""
+import numpy as np
+
+from ..tensor import Tensor
+
+
+def _array(x):
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def accuracy(logits, targets):
+    """Fraction of rows whose largest logit is at the target class."""
+    return topk_accuracy(logits, targets, k=1)
+
+
+def topk_accuracy(logits, targets, k=5):
+    """Fraction of rows whose target class is among the k largest logits."""
+    scores, targets = _array(logits), _array(targets)
+    if scores.ndim != 2 or targets.shape != scores.shape[:1]:
+        raise ValueError(f"topk_accuracy: expected logits (N, C) and targets (N,), got {scores.shape} and {targets.shape}")
+    if not 1 <= k <= scores.shape[1]:
+        raise ValueError(f"topk_accuracy: k={k} must be in [1, {scores.shape[1]}]")
+    top = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k > 1 else scores.argmax(1)[:, None]
+    return float((top == targets[:, None]).any(1).mean()) if len(targets) else 0.0
+
+
+def confusion_matrix(predictions, targets, num_classes):
+    """counts[i, j] = how many examples of class i were predicted as class j."""
+    p, t = _array(predictions).astype(np.int64), _array(targets).astype(np.int64)
+    if p.shape != t.shape:
+        raise ValueError(f"confusion_matrix: predictions {p.shape} and targets {t.shape} differ in shape")
+    return np.bincount(t * num_classes + p, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
+
+
+class RunningAverage:
+    """The mean of a stream of values, each weighted by a count (for example a batch size)."""
+
+    def __init__(self):
+        self.total = 0.0
+        self.count = 0
+
+    def update(self, value, count=1):
+        self.total += float(value) * count
+        self.count += count
+
+    @property
+    def value(self):
+        return self.total / self.count if self.count else float("nan")
