@@ -13,7 +13,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 run: $(VENV)/.installed
-	$(PY) examples/backprop_by_hand.py
+	$(VENV)/bin/glassnet train mnist-cnn-quick --out runs/mnist-cnn-quick
 
 test: $(VENV)/.installed
 	$(PY) -m pytest tests
