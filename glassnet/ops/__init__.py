@@ -7,6 +7,17 @@ shape        cast reshape view flatten squeeze unsqueeze transpose permute expan
 indexing     getitem cat stack split chunk flip repeat pad masked_fill gather scatter_add index_select
              one_hot tril triu
 activation   relu leaky_relu elu gelu silu sigmoid tanh softplus softmax log_softmax
+
+The fused layers below are reached through glassnet.nn.functional (as in torch.nn.functional):
+linear         linear (one node: three matrix products in the backward)
+conv           conv1d/2d/3d, conv_transpose1d/2d/3d (input gradient = a transposed convolution)
+pooling        max/avg/adaptive pools, interpolate
+normalization  batch_norm layer_norm group_norm instance_norm rms_norm
+loss           cross_entropy nll_loss mse_loss l1_loss ... (cross_entropy: softmax - target in one node)
+dropout        dropout dropout1d dropout2d
+embedding      embedding
+recurrent      rnn/lstm/gru layers and cells, backpropagation through time written out
+attention      scaled_dot_product_attention, rotary embeddings
 """
 from .activation import *  # noqa: F401,F403
 from .arithmetic import *  # noqa: F401,F403
