@@ -1,4 +1,4 @@
-"""The command line: `glassnet train <recipe>`, `glassnet list`, `glassnet eval <run-or-checkpoint>`.
+"""The command line: `glassnet train <recipe>`, `list`, `eval`, `sample`, `explain <topic>`, `report <run>`.
 
 A recipe's config fields become its flags (`glassnet train mnist-cnn --help` lists them). A run writes
 a folder (default runs/<recipe>-<time>): config.json, metrics.jsonl, checkpoints/{last,best}.safetensors,
@@ -43,6 +43,13 @@ def _build_parser():
     explain.add_argument("topic", nargs="?", help="one of: " + ", ".join(_explain_topics()))
     report = sub.add_parser("report", help="write one self-contained HTML page for a run folder")
     report.add_argument("run")
+    sample = sub.add_parser("sample", help="stream text from a trained language model (run folder or checkpoint)")
+    sample.add_argument("path")
+    sample.add_argument("--prompt", default="\n", help="text to start from (\\n for a newline)")
+    sample.add_argument("--length", type=int, default=500, help="characters (tokens) to generate")
+    sample.add_argument("--temperature", type=float, default=0.8, help="below 1 sharper, above 1 flatter")
+    sample.add_argument("--top-k", type=int, default=0, help="keep only the k most likely tokens (0: all)")
+    sample.add_argument("--seed", type=int, default=None, help="seed for a reproducible sample")
     ev = sub.add_parser("eval", help="evaluate a run folder or a checkpoint file on its test set")
     ev.add_argument("path")
     ev.add_argument("--data-dir", help="where the data set is (default: GLASSNET_DATA, the cache, a download)")
@@ -118,6 +125,10 @@ def main(argv=None):
 
             explain.main(args.topic)
             return 0
+        if args.command == "sample":
+            from .generate import sample_command
+
+            return sample_command(args)
         if args.command == "report":
             from .viz.report import write_report
 

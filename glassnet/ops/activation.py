@@ -215,10 +215,11 @@ class GELU(Function):
         self.approximate = approximate
         if approximate == "tanh":
             u = x.dtype.type(_SQRT_2_OVER_PI) * (x + x.dtype.type(_GELU_TANH_C) * x * x * x)
-            e = np.exp(-2 * np.abs(u))  # sigmoid(+-2u) from one exponential that cannot overflow
-            small, large = e / (1 + e), 1 / (1 + e)
-            self.s_pos = np.where(u >= 0, large, small)  # sigmoid(2u) = (1 + tanh u) / 2
-            self.s_neg = np.where(u >= 0, small, large)  # sigmoid(-2u) = (1 - tanh u) / 2
+            # sigmoid(+-2u) = 1 / (1 + exp(-+2u)); an exp that overflows to inf gives exactly 0
+            # (np.where on the sign of u would be several times slower than both exponentials)
+            with np.errstate(over="ignore"):
+                self.s_pos = 1 / (1 + np.exp(-2 * u))  # sigmoid(2u) = (1 + tanh u) / 2
+                self.s_neg = 1 / (1 + np.exp(2 * u))  # sigmoid(-2u) = (1 - tanh u) / 2
             return x * self.s_pos
         cdf = _erfc(x.astype(np.float64) * -math.sqrt(0.5))
         cdf *= 0.5

@@ -37,4 +37,4 @@ def all_recipes():
 
 
 def _load_all():
-    from . import mnist  # noqa: F401  (each module registers its recipes)
+    from . import mnist, sequence, transformers  # noqa: F401  (each module registers its recipes)

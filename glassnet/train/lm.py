@@ -23,6 +23,8 @@ last completed step, before leaving.
                         iters=2000, run_dir="runs/gpt", lr_at=partial(cosine_lr, lr=1e-3, min_lr=1e-4,
                         warmup=100, total=2000), evaluate=my_eval, eval_every=250, clip_grad_norm=1.0)
 """
+import functools
+import inspect
 import math
 import os
 import time
@@ -56,17 +58,17 @@ def lm_step(model, batch):
     """The default step: batch = (x, y); a model returning (logits, loss) gives its loss, one returning
     logits (..., V) gives the mean cross-entropy with y (-100 targets ignored)."""
     x, y = batch
-    out = model(x, y) if _takes_targets(model) else model(x)
+    out = model(x, y) if _takes_targets(type(model)) else model(x)
     if isinstance(out, tuple):
         return out[1]
     return F.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1))
 
 
-def _takes_targets(model):
-    import inspect
-
+@functools.lru_cache(maxsize=None)
+def _takes_targets(model_class):
+    """Whether the model's forward has a `targets` argument (as GPT's)."""
     try:
-        return "targets" in inspect.signature(model.forward).parameters
+        return "targets" in inspect.signature(model_class.forward).parameters
     except (TypeError, ValueError):
         return False
 
@@ -116,16 +118,18 @@ def train_loop(model, optimizer, *, batch_fn, iters, run_dir, step_fn=lm_step, e
     log = MetricsLog(os.path.join(run_dir, "metrics.jsonl"))
     better = (lambda a, b: a < b) if mode == "min" else (lambda a, b: a > b)
     step, best, metrics = 0, math.inf if mode == "min" else -math.inf, {}
+    window, window_n = 0.0, 0  # sum and count of the training losses since the last log record
     if resume:
         state = restore(load_checkpoint(resume), model, optimizer)
         step, best, metrics = state["step"], state.get("best", best), state.get("metrics") or {}
+        window, window_n = state.get("train_window", (0.0, 0))  # the partly filled logging window
         log.truncate_after(step)
     if batch_items is None:
         batch_items = lambda b: len(b[0]) if isinstance(b, (tuple, list)) else len(b)  # noqa: E731
 
     def checkpoint(path, rng_state=None):
         save_checkpoint(path, model, optimizer, step=step, config=config, rng_state=rng_state, best=best,
-                        metrics=metrics)
+                        metrics=metrics, train_window=[window, window_n])
 
     def run_evaluation():
         nonlocal best, metrics
@@ -143,7 +147,6 @@ def train_loop(model, optimizer, *, batch_fn, iters, run_dir, step_fn=lm_step, e
     result = LoopResult(step, metrics, best, float("nan"), 0.0)
     progress = Progress(iters, desc, initial=step)
     start = time.perf_counter()
-    window, window_n = 0.0, 0
     safe_rng = default_generator.get_state()  # the random state right after the last completed step
     model.train()
     optimizer.zero_grad()

@@ -1,0 +1,151 @@
+"""The char-lstm recipe's model and training step, glassnet against the same model in PyTorch.
+
+    cd benchmarks && GLASSNET_DATA=/work/shared/data ../.venv/bin/python bench_char_lstm.py [--steps 40]
+    (2 threads; OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 for one thread)
+
+1. Time per training step (median of alternating repeats, common.compare): one truncated-BPTT chunk of
+   the recipe's default shape (batch_size streams x seq_len characters) -> embedding -> 2-layer LSTM
+   -> linear -> cross-entropy -> backward -> gradient clipping -> Adam step, the state carried and
+   detached between steps. Also the forward alone without a graph (the validation pass).
+2. The same model and steps in both: both start from the same weights and train on the same tiny
+   Shakespeare chunks for --steps steps with the recipe's learning-rate schedule (compressed to those
+   steps); the training losses of the last steps and the validation loss on the same characters are
+   printed side by side. They should agree within float32 noise (larger with dropout, whose masks
+   differ between the libraries).
+"""
+import argparse
+import os
+import sys
+from functools import partial
+
+import numpy as np
+import torch
+
+from common import compare, report  # noqa: E402  (sets the thread counts first)
+
+torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))  # common.py defaults it to 2
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+import glassnet as gn  # noqa: E402
+from glassnet.recipes.sequence import CharLSTMConfig, _char_model, _shakespeare, stream_loss  # noqa: E402
+from glassnet.train.lm import cosine_lr  # noqa: E402
+from glassnet.utils.data import StreamBatcher  # noqa: E402
+
+
+class TorchCharLSTM(torch.nn.Module):
+    """The same modules and parameter names as glassnet.models.CharRNN(cell='lstm')."""
+
+    def __init__(self, config, vocab):
+        super().__init__()
+        self.embed = torch.nn.Embedding(vocab, config.embed_dim)
+        self.rnn = torch.nn.LSTM(config.embed_dim, config.hidden_size, config.num_layers, batch_first=True,
+                                 dropout=config.dropout if config.num_layers > 1 else 0.0)
+        self.drop = torch.nn.Dropout(config.dropout)
+        self.head = torch.nn.Linear(config.hidden_size, vocab)
+
+    def forward(self, idx, state=None):
+        out, state = self.rnn(self.embed(idx), state)
+        return self.head(self.drop(out)), state
+
+
+def make_steps(config, gm, tm):
+    """A training step closure for each library, each carrying its own state."""
+    g_opt = gn.optim.Adam(gm.parameters(), lr=config.lr)
+    t_opt = torch.optim.Adam(tm.parameters(), lr=config.lr)
+    carry = {"g": None, "t": None}
+
+    def g_step(x, y, lr):
+        for group in g_opt.param_groups:
+            group["lr"] = lr
+        loss, state = gm.loss(x, y, carry["g"])
+        carry["g"] = gm.detach_state(state)
+        g_opt.zero_grad()
+        loss.backward()
+        gn.nn.utils.clip_grad_norm_(gm.parameters(), config.clip_grad_norm)
+        g_opt.step()
+        return loss.item()
+
+    def t_step(x, y, lr):
+        for group in t_opt.param_groups:
+            group["lr"] = lr
+        logits, state = tm(x, carry["t"])
+        carry["t"] = tuple(s.detach() for s in state)
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+        t_opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(tm.parameters(), config.clip_grad_norm)
+        t_opt.step()
+        return loss.item()
+
+    return g_step, t_step
+
+
+def torch_stream_loss(model, ids, streams, seq_len):
+    batcher = StreamBatcher(ids, streams, seq_len)
+    model.eval()
+    total, count, state = 0.0, 0, None
+    with torch.no_grad():
+        for x, y in batcher:
+            logits, state = model(torch.from_numpy(x.data), state)
+            n = y.numel()
+            total += torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                                       torch.from_numpy(y.data).reshape(-1)).item() * n
+            count += n
+    model.train()
+    return total / count
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--steps", type=int, default=40, help="training steps of the same-steps comparison")
+    parser.add_argument("--val-chars", type=int, default=20000, help="validation characters for the final loss")
+    args = parser.parse_args()
+    config = CharLSTMConfig(data_dir=os.environ.get("GLASSNET_DATA", ""), val_chars=args.val_chars)
+    tok, train_ids, val_ids = _shakespeare(config)
+    gn.manual_seed(config.seed)
+    gm = _char_model(config, "lstm", tok.vocab_size)
+    tm = TorchCharLSTM(config, tok.vocab_size)
+    tm.load_state_dict({k: torch.from_numpy(v.data.copy()) for k, v in gm.state_dict().items()})
+    batcher = StreamBatcher(train_ids, config.batch_size, config.seq_len, drop_last=True)
+
+    # 1. timing (the weights move during the timing; that does not change the cost)
+    g_step, t_step = make_steps(config, gm, tm)
+    gx, gy = batcher[0]
+    tx, ty = torch.from_numpy(gx.data), torch.from_numpy(gy.data)
+    rows = [(f"train step (B={config.batch_size}, T={config.seq_len}, H={config.hidden_size}, "
+             f"{config.num_layers} layers, clip + Adam)",
+             *compare(lambda: g_step(gx, gy, config.lr), lambda: t_step(tx, ty, config.lr), repeats=5))]
+    with gn.no_grad(), torch.no_grad():
+        gm.eval(), tm.eval()
+        rows.append(("forward only, no grad", *compare(lambda: gm(gx), lambda: tm(tx), repeats=5)))
+        gm.train(), tm.train()
+    n = torch.get_num_threads()
+    report(f"char-lstm recipe step, glassnet vs PyTorch ({n} thread{'s' if n > 1 else ''})", rows)
+
+    # 2. the same model and steps
+    gn.manual_seed(config.seed)
+    gm = _char_model(config, "lstm", tok.vocab_size)
+    tm.load_state_dict({k: torch.from_numpy(v.data.copy()) for k, v in gm.state_dict().items()})
+    g_step, t_step = make_steps(config, gm, tm)
+    lr_at = partial(cosine_lr, lr=config.lr, min_lr=config.min_lr, warmup=min(config.warmup, args.steps // 4),
+                    total=args.steps)
+    g_losses, t_losses = [], []
+    for step in range(args.steps):
+        x, y = batcher[step % len(batcher)]
+        g_losses.append(g_step(x, y, lr_at(step)))
+        t_losses.append(t_step(torch.from_numpy(x.data), torch.from_numpy(y.data), lr_at(step)))
+    tail = max(1, args.steps // 10)
+    g_val = stream_loss(gm, val_ids, config.eval_streams, config.seq_len)[0]
+    t_val = torch_stream_loss(tm, val_ids, config.eval_streams, config.seq_len)
+    print(f"\nsame model, same {args.steps} steps from the same weights (dropout {config.dropout}):")
+    print("| | glassnet | torch | difference |")
+    print("| --- | ---: | ---: | ---: |")
+    print(f"| first training loss | {g_losses[0]:.4f} | {t_losses[0]:.4f} | {g_losses[0] - t_losses[0]:+.2e} |")
+    g_tail, t_tail = np.mean(g_losses[-tail:]), np.mean(t_losses[-tail:])
+    print(f"| mean training loss, last {tail} steps | {g_tail:.4f} | {t_tail:.4f} | {g_tail - t_tail:+.2e} |")
+    print(f"| validation loss ({len(val_ids)} chars) | {g_val:.4f} | {t_val:.4f} | {g_val - t_val:+.2e} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,13 @@
+"""Models built from glassnet.nn: GPT, an encoder-decoder Transformer, a BERT-style encoder, a ViT.
+
+    from glassnet.models import GPT, Seq2SeqTransformer, BertForMaskedLM, ViT
+"""
+from .bert import *  # noqa: F401,F403
+from .gpt import *  # noqa: F401,F403
+from .seq2seq_transformer import *  # noqa: F401,F403
+from .vit import *  # noqa: F401,F403
+from .char_rnn import CharRNN  # noqa: F401  (worker L)
+from .seq2seq_rnn import AdditiveAttention, Seq2SeqRNN  # noqa: F401  (worker L)
+from . import bert, gpt, seq2seq_transformer, vit
+
+__all__ = gpt.__all__ + seq2seq_transformer.__all__ + bert.__all__ + vit.__all__

@@ -1,0 +1,171 @@
+"""The sequence training loop (learning-rate schedule, exact resume) and short runs of the Transformer
+recipes with stated thresholds. The full recipe runs are not tests (see the recipes' docstrings)."""
+import json
+import math
+import os
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet import cli
+from glassnet.models import GPT
+from glassnet.recipes import RECIPES
+from glassnet.recipes import transformers as T
+from glassnet.train.checkpoint import load_checkpoint
+from glassnet.train.lm import cosine_lr, estimate_loss, train_loop
+from glassnet.train.log import read_metrics
+from glassnet.utils.data.language import random_windows
+
+def _openblas_threads():
+    """(set, get) of the OpenBLAS that NumPy uses, through ctypes; None if it cannot be found."""
+    import ctypes
+    import glob
+
+    folder = os.path.dirname(np.__file__) + ".libs"
+    for path in glob.glob(os.path.join(folder, "*openblas*.so*")):
+        lib = ctypes.CDLL(path)  # the library NumPy already loaded: the same thread setting
+        for prefix in ("scipy_openblas_", "openblas_"):
+            for suffix in ("64_", ""):
+                setter, getter = f"{prefix}set_num_threads{suffix}", f"{prefix}get_num_threads{suffix}"
+                if hasattr(lib, setter) and hasattr(lib, getter):
+                    return getattr(lib, setter), getattr(lib, getter)
+    return None
+
+
+@pytest.fixture(autouse=True)
+def one_blas_thread():
+    """The models here are small: handing each tiny matrix product to a second BLAS thread costs more than
+    it saves, and on a busy 2-core machine it makes these trainings several times slower."""
+    threads = _openblas_threads()
+    if threads is None:
+        yield
+        return
+    set_threads, get_threads = threads
+    before = get_threads()
+    set_threads(1)
+    try:
+        yield
+    finally:
+        set_threads(before)
+
+
+SORT_QUICK = dict(iters=200, eval_every=100, length=5, batch_size=64, n_embd=32, eval_problems=200,
+                  test_problems=500, lr=5e-3, warmup=20)
+
+
+def test_cosine_lr():
+    lr = lambda s: cosine_lr(s, lr=1.0, min_lr=0.1, warmup=10, total=110)  # noqa: E731
+    assert lr(0) == pytest.approx(0.1) and lr(4) == pytest.approx(0.5) and lr(9) == pytest.approx(1.0)
+    assert lr(10) == pytest.approx(1.0)
+    assert lr(60) == pytest.approx(0.55)  # half way down the cosine
+    assert lr(110) == pytest.approx(0.1) and lr(500) == pytest.approx(0.1)
+    steps = [lr(s) for s in range(10, 111)]
+    assert all(a >= b for a, b in zip(steps, steps[1:]))
+
+
+def _tiny_lm_run(run_dir, **kw):
+    gn.manual_seed(0)
+    data = np.random.default_rng(0).integers(0, 11, 2000)
+    model = GPT(11, 8, 1, 2, 16, dropout=0.1)  # dropout: the resumed run must redraw the same masks
+    optimizer = model.configure_optimizers(0.1, 1e-2)
+    evaluate = lambda m: {"val_loss": estimate_loss(m, lambda: random_windows(data, 8, 4, gn.Generator(9)), 2)}  # noqa
+    return model, train_loop(model, optimizer, batch_fn=lambda: random_windows(data, 8, 4), iters=12,
+                             run_dir=str(run_dir), evaluate=evaluate, eval_every=5, log_every=2,
+                             lr_at=lambda s: cosine_lr(s, lr=1e-2, min_lr=1e-3, warmup=3, total=12),
+                             clip_grad_norm=1.0, grad_accum=2, config={"recipe": "test"}, **kw)
+
+
+def test_interrupted_then_resumed_loop_equals_uninterrupted(tmp_path):
+    full_model, full = _tiny_lm_run(tmp_path / "full")
+    assert full.step == 12 and not full.interrupted and [h["step"] for h in full.history] == [5, 10, 12]
+    _, part = _tiny_lm_run(tmp_path / "part", stop_after_steps=7)  # as if Ctrl-C came after step 7
+    assert part.interrupted and part.step == 7
+    assert load_checkpoint(tmp_path / "part" / "checkpoints" / "last.safetensors")["step"] == 7
+    resumed_model, resumed = _tiny_lm_run(tmp_path / "part",
+                                          resume=str(tmp_path / "part" / "checkpoints" / "last.safetensors"))
+    assert resumed.step == 12
+    for (name, a), b in zip(full_model.state_dict().items(), resumed_model.state_dict().values()):
+        np.testing.assert_array_equal(a.data, b.data, err_msg=name)
+    assert resumed.metrics == full.metrics
+    a, b = read_metrics(tmp_path / "full" / "metrics.jsonl"), read_metrics(tmp_path / "part" / "metrics.jsonl")
+    strip = lambda rs: [{k: v for k, v in r.items() if k != "seconds"} for r in rs]  # noqa: E731
+    assert strip(a) == strip(b)  # the log of the resumed run has no duplicates and the same values
+    best = load_checkpoint(tmp_path / "full" / "checkpoints" / "best.safetensors")
+    assert best["best"] == min(h["val_loss"] for h in full.history)
+
+
+def test_train_loop_checks_its_arguments(tmp_path):
+    model = GPT(5, 4, 1, 1, 4)
+    with pytest.raises(ValueError, match="mode"):
+        train_loop(model, gn.optim.SGD(model.parameters(), lr=0.1), batch_fn=None, iters=1, run_dir=str(tmp_path),
+                   mode="best")
+
+
+def test_sort_toy_reaches_99_percent_in_200_steps(tmp_path):
+    """A 26k-parameter GPT sorts 5 digits: >= 99% exact match on 500 held-out sequences (about 5 s)."""
+    summary = RECIPES["sort-toy"].run(T.SortConfig(**SORT_QUICK), str(tmp_path))
+    assert summary["test_exact_match"] >= 0.99
+    for name in ("summary.json", "metrics.jsonl", "examples.txt", "plots/curves.png",
+                 "checkpoints/last.safetensors", "checkpoints/best.safetensors"):
+        assert os.path.exists(tmp_path / name), name
+    with open(tmp_path / "summary.json") as f:
+        assert json.load(f)["test_exact_match"] == summary["test_exact_match"]
+    state = load_checkpoint(tmp_path / "checkpoints" / "last.safetensors")
+    again = RECIPES["sort-toy"].evaluate(T.SortConfig(**SORT_QUICK), state)
+    assert again["test_exact_match"] == summary["test_exact_match"]
+
+
+def test_add_toy_learns(tmp_path):
+    """A small GPT adding 2-digit numbers (answer reversed): >= 95% on held-out sums after 600 steps."""
+    config = T.AddConfig(iters=600, eval_every=600, digits=2, batch_size=64, n_layer=2, n_embd=48,
+                         eval_problems=100, test_problems=500, lr=5e-3, warmup=20)
+    summary = RECIPES["add-toy"].run(config, str(tmp_path))
+    assert summary["test_exact_match"] >= 0.95
+
+
+def test_translate_toy_learns_numbers_below_1000(tmp_path):
+    """Numbers below 1000 in words, encoder-decoder with greedy decoding: >= 95% on the 94 held-out numbers."""
+    config = T.TranslateConfig(iters=250, eval_every=250, max_number=1000, d_model=32, dim_feedforward=64,
+                               batch_size=64, eval_problems=50, test_problems=200, lr=1e-2, warmup=15, pictures=2)
+    summary = RECIPES["translate-toy"].run(config, str(tmp_path))
+    assert summary["test_exact_match"] >= 0.95
+    assert len(summary["attention_plots"]) == 2 and all(os.path.exists(p) for p in summary["attention_plots"])
+
+
+def test_cli_trains_resumes_and_evaluates_sort_toy(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["train", "sort-toy", "--length", "3", "--iters", "6", "--eval-every", "3", "--batch-size", "8",
+            "--n-embd", "16", "--n-layer", "1", "--eval-problems", "20", "--test-problems", "20", "--out", str(out)]
+    assert cli.main(args) == 0
+    assert json.load(open(out / "config.json"))["recipe"] == "sort-toy"
+    assert cli.main(["train", "sort-toy", "--resume", str(out)]) == 0  # already finished: just re-tests
+    assert cli.main(["eval", str(out)]) == 0
+    assert "test_exact_match" in capsys.readouterr().out
+
+
+def test_vit_mnist_runs_on_the_embedded_sample(tmp_path):
+    config = T.ViTConfig(sample=True, limit=256, epochs=1, batch_size=64, dim=16, depth=1, heads=2, mlp_dim=32,
+                         augment=False)
+    summary = RECIPES["vit-mnist"].run(config, str(tmp_path))
+    assert summary["recipe"] == "vit-mnist" and 0 <= summary["test_accuracy"] <= 1 and summary["steps"] == 4
+    assert os.path.exists(tmp_path / "plots" / "filters.png")  # the patch embedding's filters
+
+
+def _shakespeare_available():
+    try:
+        from glassnet.datasets import TinyShakespeare
+
+        TinyShakespeare(download=False)
+        return True
+    except (FileNotFoundError, OSError, ValueError):
+        return False
+
+
+@pytest.mark.skipif(not _shakespeare_available(), reason="tiny Shakespeare not found locally (set GLASSNET_DATA)")
+def test_gpt_shakespeare_short_run_learns(tmp_path):
+    config = T.ShakespeareConfig(iters=60, eval_every=30, eval_iters=4, final_eval_iters=4, n_layer=1, n_embd=32,
+                                 block_size=32, batch_size=8, warmup=5, sample_chars=50, lr=3e-3)
+    summary = RECIPES["gpt-shakespeare"].run(config, str(tmp_path))
+    assert summary["val_loss"] < math.log(65) - 0.8  # well below the uniform 4.17 nats
+    assert len(open(tmp_path / "samples.txt").read()) == 51
