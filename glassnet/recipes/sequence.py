@@ -10,6 +10,11 @@ additive attention on a toy translation task.
                                         (--task reverse: reversing 10 digits, the same)
     glassnet sample runs/char-lstm-... --prompt "ROMEO:" --temperature 0.8 --top-k 20
 
+Measured with the defaults (2-core machine shared with other jobs, one BLAS thread, seed 0):
+char-lstm 1.471 nats/char in 10.4 min, char-gru 1.456 in 11.5 min, char-rnn 1.550 in 3.5 min (each 3000
+steps of 32 x 64 characters, hidden 256, about 6 passes over the text); seq2seq-attention 100% exact
+match on 2000 held-out numbers in 48 s.
+
 Character models train with truncated backpropagation through time: the training text (the first 90%
 of the characters) is cut into `batch_size` contiguous streams (glassnet.utils.data.StreamBatcher);
 each step reads the next `seq_len` characters of every stream, starting from the state the previous
