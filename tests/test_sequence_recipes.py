@@ -220,12 +220,12 @@ def test_seq2seq_shapes_and_attention_rows_sum_to_one(cell):
 
 
 def test_seq2seq_attention_tiny_run_reaches_accuracy(tmp_path):
-    """Reversing 5 digits: >= 95% exact match on held-out sequences after 300 steps."""
-    config = S.Seq2SeqConfig(task="reverse", length=5, iters=300, batch_size=64, hidden_size=64, embed_dim=16,
-                             eval_every=150, eval_problems=200, test_problems=500, pictures=2, lr=5e-3, warmup=20)
+    """Reversing 5 digits: >= 95% exact match on held-out sequences after 200 steps (100% when written)."""
+    config = S.Seq2SeqConfig(task="reverse", length=5, iters=200, batch_size=64, hidden_size=48, embed_dim=16,
+                             eval_every=100, eval_problems=200, test_problems=500, pictures=2, lr=5e-3, warmup=20)
     summary = RECIPES["seq2seq-attention"].run(config, str(tmp_path))
     assert summary["test_exact_match"] >= 0.95, summary
-    assert summary["steps"] == 300 and len(summary["attention_plots"]) == 2
+    assert summary["steps"] == 200 and len(summary["attention_plots"]) == 2
     for path in summary["attention_plots"]:
         assert os.path.getsize(path) > 1000
     # the held-out problems were never trained on: they are test problems by hash
@@ -281,7 +281,7 @@ def test_vanishing_gradients_rnn_loses_the_gradient_fastest(tmp_path):
 
 
 # ---- the character recipes -----------------------------------------------------------------------------------
-TINY = dict(iters=150, batch_size=32, seq_len=32, embed_dim=32, hidden_size=128, eval_every=75, lr=4e-3, warmup=10,
+TINY = dict(iters=150, batch_size=32, seq_len=32, embed_dim=32, hidden_size=96, eval_every=75, lr=4e-3, warmup=10,
             train_chars=300_000, val_chars=20_000, sample_chars=40)
 
 
@@ -296,7 +296,8 @@ def gru_run(tmp_path_factory):
 
 @needs_shakespeare
 def test_char_gru_tiny_run_learns(gru_run):
-    """A 2-layer GRU (128 units) for 150 steps of 32 x 32 characters: validation loss below 2.5 nats/char."""
+    """A 2-layer GRU (96 units) for 150 steps of 32 x 32 characters: validation loss below 2.5 nats/char
+    (2.31 when written; the uniform guess is ln 65 = 4.17)."""
     config, run_dir, summary = gru_run
     assert summary["val_loss"] < 2.5, summary
     assert summary["val_batches"] >= 30 and summary["val_chars"] > 19_000
