@@ -133,6 +133,21 @@ def test_translate_toy_learns_numbers_below_1000(tmp_path):
     assert len(summary["attention_plots"]) == 2 and all(os.path.exists(p) for p in summary["attention_plots"])
 
 
+def test_recipe_resumed_after_interruption_ends_like_an_uninterrupted_run(tmp_path):
+    config = T.SortConfig(length=3, iters=8, eval_every=4, batch_size=8, n_embd=16, n_layer=1, eval_problems=20,
+                          test_problems=50, warmup=2)
+    full = RECIPES["sort-toy"].run(config, str(tmp_path / "full"))
+    part = RECIPES["sort-toy"].run(config, str(tmp_path / "part"), stop_after_steps=5)
+    assert part["interrupted"] and part["steps"] == 5 and not os.path.exists(tmp_path / "part" / "examples.txt")
+    resumed = RECIPES["sort-toy"].run(config, str(tmp_path / "part"),
+                                      resume=str(tmp_path / "part" / "checkpoints" / "last.safetensors"))
+    assert resumed["steps"] == 8 and resumed["test_exact_match"] == full["test_exact_match"]
+    a = load_checkpoint(tmp_path / "full" / "checkpoints" / "last.safetensors")["model"]
+    b = load_checkpoint(tmp_path / "part" / "checkpoints" / "last.safetensors")["model"]
+    for k in a:
+        np.testing.assert_array_equal(a[k].data, b[k].data, err_msg=k)
+
+
 def test_cli_trains_resumes_and_evaluates_sort_toy(tmp_path, capsys):
     out = tmp_path / "run"
     args = ["train", "sort-toy", "--length", "3", "--iters", "6", "--eval-every", "3", "--batch-size", "8",

@@ -8,8 +8,16 @@ encoder-decoder Transformer writing numbers in words, and a Vision Transformer o
     glassnet train vit-mnist              >= 98.5% MNIST test accuracy
 
 The sequence recipes train with glassnet.train.lm.train_loop (AdamW, warmup + cosine learning rate,
-gradient clipping, evaluation every N steps, checkpoints, exact --resume); vit-mnist uses the
+optional gradient clipping, evaluation every N steps, checkpoints, exact --resume); vit-mnist uses the
 image-classification loop of the MNIST recipes.
+
+Measured with the defaults on a shared 2-core machine, OMP_NUM_THREADS=1 (these models are small:
+a second BLAS thread costs more than it brings there):
+    gpt-shakespeare  val loss 1.8965 (200 batches), 218 s   (seeds 1 / 2: 1.882 / 1.887)
+    sort-toy         100.00% of 2000 held-out sequences, 73 s
+    add-toy          100.00% of 2000 held-out sums, 87 s
+    translate-toy    100.00% of 2000 held-out numbers, 50 s
+    vit-mnist        99.06% test accuracy, 10 epochs, about 20 min
 """
 import dataclasses
 import json
@@ -81,9 +89,9 @@ class ShakespeareConfig:
     weight_decay: float = _flag(0.1, "AdamW weight decay (matrices only)")
     beta1: float = _flag(0.9, "AdamW beta1")
     beta2: float = _flag(0.99, "AdamW beta2")
-    clip_grad_norm: float = _flag(0.0, "clip the gradient norm to this value (0: off; off: 1.897, 1.0: 1.915)")
+    clip_grad_norm: float = _flag(0.0, "clip the gradient norm to this value (0: off; 1.0 costs ~0.015 val loss here)")
     eval_every: int = _flag(500, "steps between evaluations")
-    eval_iters: int = _flag(20, "batches per split at the intermediate evaluations")
+    eval_iters: int = _flag(20, "batches of the validation split at the intermediate evaluations")
     final_eval_iters: int = _flag(200, "batches per split at the final evaluation")
     sample_chars: int = _flag(500, "characters of generated text written to samples.txt at the end")
     seed: int = _flag(1337, "seed of initialisation and batch sampling")
@@ -190,9 +198,7 @@ class SortConfig(ToyGPTConfig):
 
 @dataclass
 class AddConfig(ToyGPTConfig):
-    iters: int = _flag(3000, "optimizer steps")
-    n_layer: int = _flag(3, "Transformer blocks")
-    n_embd: int = _flag(96, "model width")
+    iters: int = _flag(2000, "optimizer steps")
     digits: int = _flag(3, "digits of each summand")
     reverse_answer: bool = _flag(True, "write the sum least significant digit first")
 
@@ -283,7 +289,7 @@ register(Recipe("add-toy", "small GPT adding 3-digit numbers: >= 99% exact match
 # =================================================================================================
 @dataclass
 class TranslateConfig:
-    iters: int = _flag(2000, "optimizer steps")
+    iters: int = _flag(1500, "optimizer steps")
     batch_size: int = _flag(64, "problems per step")
     max_number: int = _flag(1000000, "numbers are drawn from [0, max_number)")
     d_model: int = _flag(64, "model width")

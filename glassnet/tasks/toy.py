@@ -31,13 +31,12 @@ from ..random import Generator, rng
 from ..tensor import Tensor
 
 __all__ = ["ToyTask", "CopyTask", "ReverseTask", "SortTask", "AdditionTask", "NumberWordsTask", "number_to_words",
-           "PAD", "BOS", "EOS", "SEP", "IGNORE_INDEX", "TASKS", "make_task"]
+           "problem_hash", "PAD", "BOS", "EOS", "SEP", "IGNORE_INDEX", "TASKS", "make_task"]
 
 PAD, BOS, EOS, SEP = 0, 1, 2, 3
 SPECIALS = ["<pad>", "<bos>", "<eos>", "<sep>"]
 IGNORE_INDEX = -100  # the default ignore_index of cross_entropy
 
-_MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
 def _mix64(h):
@@ -58,7 +57,7 @@ def problem_hash(problems, salt=0):
     with np.errstate(over="ignore"):
         h = np.full(problems.shape[0], np.uint64(0x9E3779B97F4A7C15) ^ np.uint64(salt), np.uint64)
         for column in problems.T:
-            h = _mix64(h ^ column.astype(np.uint64) + np.uint64(0x632BE59BD9B4E019))
+            h = _mix64(h ^ (column.astype(np.uint64) + np.uint64(0x632BE59BD9B4E019)))
     return h
 
 
@@ -67,7 +66,7 @@ class ToyTask:
     `_source`, `_answer` (and may override `_source_lengths` / `_answer_lengths` when they vary).
 
     test_fraction: the share of all problems kept for testing (by hash of the problem).
-    salt: changes which problems are test problems.
+    salt: a non-negative int; changing it changes which problems are test problems.
     """
 
     name = "toy"
@@ -78,6 +77,8 @@ class ToyTask:
     def __init__(self, test_fraction=0.1, salt=0):
         if not 0 < test_fraction < 1:
             raise ValueError(f"{type(self).__name__}: test_fraction must be in (0, 1), got {test_fraction!r}")
+        if not (isinstance(salt, (int, np.integer)) and salt >= 0):
+            raise ValueError(f"{type(self).__name__}: salt must be a non-negative int, got {salt!r}")
         self.test_fraction = float(test_fraction)
         self.salt = int(salt)
         self.itos = SPECIALS + list(self.symbols)
