@@ -87,10 +87,10 @@ def torch_stream_loss(model, ids, streams, seq_len):
     total, count, state = 0.0, 0, None
     with torch.no_grad():
         for x, y in batcher:
-            logits, state = model(torch.from_numpy(x.data), state)
+            logits, state = model(torch.from_numpy(x.array), state)
             n = y.numel()
             total += torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
-                                                       torch.from_numpy(y.data).reshape(-1)).item() * n
+                                                       torch.from_numpy(y.array).reshape(-1)).item() * n
             count += n
     model.train()
     return total / count
@@ -106,13 +106,13 @@ def main():
     gn.manual_seed(config.seed)
     gm = _char_model(config, "lstm", tok.vocab_size)
     tm = TorchCharLSTM(config, tok.vocab_size)
-    tm.load_state_dict({k: torch.from_numpy(v.data.copy()) for k, v in gm.state_dict().items()})
+    tm.load_state_dict({k: torch.from_numpy(v.array.copy()) for k, v in gm.state_dict().items()})
     batcher = StreamBatcher(train_ids, config.batch_size, config.seq_len, drop_last=True)
 
     # 1. timing (the weights move during the timing; that does not change the cost)
     g_step, t_step = make_steps(config, gm, tm)
     gx, gy = batcher[0]
-    tx, ty = torch.from_numpy(gx.data), torch.from_numpy(gy.data)
+    tx, ty = torch.from_numpy(gx.array), torch.from_numpy(gy.array)
     rows = [(f"train step (B={config.batch_size}, T={config.seq_len}, H={config.hidden_size}, "
              f"{config.num_layers} layers, clip + Adam)",
              *compare(lambda: g_step(gx, gy, config.lr), lambda: t_step(tx, ty, config.lr), repeats=5))]
@@ -126,7 +126,7 @@ def main():
     # 2. the same model and steps
     gn.manual_seed(config.seed)
     gm = _char_model(config, "lstm", tok.vocab_size)
-    tm.load_state_dict({k: torch.from_numpy(v.data.copy()) for k, v in gm.state_dict().items()})
+    tm.load_state_dict({k: torch.from_numpy(v.array.copy()) for k, v in gm.state_dict().items()})
     g_step, t_step = make_steps(config, gm, tm)
     lr_at = partial(cosine_lr, lr=config.lr, min_lr=config.min_lr, warmup=min(config.warmup, args.steps // 4),
                     total=args.steps)
@@ -134,7 +134,7 @@ def main():
     for step in range(args.steps):
         x, y = batcher[step % len(batcher)]
         g_losses.append(g_step(x, y, lr_at(step)))
-        t_losses.append(t_step(torch.from_numpy(x.data), torch.from_numpy(y.data), lr_at(step)))
+        t_losses.append(t_step(torch.from_numpy(x.array), torch.from_numpy(y.array), lr_at(step)))
     tail = max(1, args.steps // 10)
     g_val = stream_loss(gm, val_ids, config.eval_streams, config.seq_len)[0]
     t_val = torch_stream_loss(tm, val_ids, config.eval_streams, config.seq_len)

@@ -39,7 +39,7 @@ def build(lib, kind):
 
 
 def numpy_state(module):
-    return {k: (v.detach().numpy() if isinstance(v, torch.Tensor) else v.data).copy()
+    return {k: (v.detach().numpy() if isinstance(v, torch.Tensor) else v.array).copy()
             for k, v in module.state_dict().items()}
 
 

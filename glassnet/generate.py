@@ -34,7 +34,7 @@ def sample_next(logits, temperature=1.0, top_k=None, generator=None):
     returns (B,) int64."""
     from .models.gpt import sample_next_token
 
-    logits = np.asarray(logits.data if isinstance(logits, Tensor) else logits)
+    logits = np.asarray(logits.array if isinstance(logits, Tensor) else logits)
     if logits.ndim != 2:
         raise ValueError(f"sample: expected logits (batch, vocab), got shape {logits.shape}")
     return sample_next_token(logits, temperature, top_k, None, generator)
@@ -70,7 +70,7 @@ def _token_stream(model, ids, length, temperature, top_k, generator, states=None
             window = context[-block:] if block else context
             out = model.generate(Tensor._make(window[None]), 1, temperature=temperature, top_k=top_k,
                                  generator=generator)
-            nxt = int(out.data[0, -1])
+            nxt = int(out.array[0, -1])
             context = np.append(context, nxt)
             yield nxt
     else:
@@ -127,12 +127,12 @@ def sample_with_states(model, tokenizer, prompt, length, temperature=1.0, top_k=
     model.eval()
     try:
         with no_grad():
-            prompt_h = model.features(Tensor._make(ids[None]))[0].data[0]  # (len(prompt), H)
+            prompt_h = model.features(Tensor._make(ids[None]))[0].array[0]  # (len(prompt), H)
             tokens = list(_token_stream(model, ids, length, temperature, top_k, generator, states))
     finally:
         model.train(was_training)
     pieces = [tokenizer.decode([t]) for t in tokens]
-    h = np.concatenate([prompt_h] + [model.top_hidden(s).data for s in states])
+    h = np.concatenate([prompt_h] + [model.top_hidden(s).array for s in states])
     return "".join(pieces), [tokenizer.decode([t]) for t in ids.tolist()] + pieces, h
 
 

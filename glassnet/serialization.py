@@ -25,7 +25,7 @@ def _contiguous(array):
 
 def _pack(obj, path, tensors):
     if isinstance(obj, (Tensor, np.ndarray)):
-        array = obj.data if isinstance(obj, Tensor) else obj
+        array = obj.array if isinstance(obj, Tensor) else obj
         key = "/".join(path) or "tensor"
         tensors[key] = _contiguous(array)
         return {"__tensor__": key}
@@ -66,7 +66,7 @@ def save(obj, path):
 
     path = os.fspath(path)
     if _is_flat_state_dict(obj):
-        tensors = {k: _contiguous(v.data if isinstance(v, Tensor) else np.asarray(v)) for k, v in obj.items()}
+        tensors = {k: _contiguous(v.array if isinstance(v, Tensor) else np.asarray(v)) for k, v in obj.items()}
         metadata = {"format": "glassnet.state_dict"}
     else:
         tensors = {}

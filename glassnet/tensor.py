@@ -1,6 +1,7 @@
 """`Tensor`: a NumPy array plus what autograd needs (requires_grad, grad, grad_fn).
 
-`tensor.data` is the underlying NumPy array (not a Tensor, unlike PyTorch). Every method here is a
+`tensor.array` is the underlying NumPy array. `tensor.data` is, as in PyTorch, a Tensor sharing that
+array but cut from the graph (changes made through it are invisible to autograd). Every method here is a
 one-line delegation to the operation of the same name in `glassnet.ops`, where the forward and the
 backward are written side by side.
 """
@@ -17,7 +18,7 @@ def to_array(data, dtype=None):
     their dtype. An explicit `dtype` wins.
     """
     if isinstance(data, Tensor):
-        data = data.data
+        data = data.array
     if dtype is not None:
         return np.array(data, dtype=dtype)
     arr = np.array(data)
@@ -32,11 +33,11 @@ def to_array(data, dtype=None):
 
 
 class Tensor:
-    __slots__ = ("data", "_requires_grad", "grad", "grad_fn", "_output_index", "_hooks", "__weakref__")
+    __slots__ = ("array", "_requires_grad", "grad", "grad_fn", "_output_index", "_hooks", "__weakref__")
     __array_priority__ = 1000  # numpy_array * tensor dispatches to Tensor.__rmul__
 
     def __init__(self, data, requires_grad=False, dtype=None):
-        self.data = data if isinstance(data, np.ndarray) and dtype is None else to_array(data, dtype)
+        self.array = data if isinstance(data, np.ndarray) and dtype is None else to_array(data, dtype)
         self.grad = None
         self.grad_fn = None
         self._output_index = 0
@@ -48,13 +49,31 @@ class Tensor:
     def _make(cls, data, grad_fn=None, output_index=0):
         """Fast internal constructor for operation results (no conversion, no checks)."""
         t = object.__new__(cls)
-        t.data = data if isinstance(data, np.ndarray) else np.asarray(data)
+        t.array = data if isinstance(data, np.ndarray) else np.asarray(data)
         t.grad = None
         t.grad_fn = grad_fn
         t._output_index = output_index
         t._hooks = None
         t._requires_grad = grad_fn is not None
         return t
+
+    @property
+    def data(self):
+        """The same storage as a Tensor outside the graph (PyTorch's `.data`); assigning replaces the storage."""
+        return Tensor._make(self.array)
+
+    @data.setter
+    def data(self, value):
+        array = value.array if isinstance(value, Tensor) else np.asarray(value)
+        if array.shape != self.array.shape:
+            raise RuntimeError(f"data: cannot assign a tensor of shape {array.shape} to one of shape {self.shape}")
+        self.array = array
+
+    def __array__(self, dtype=None, copy=None):
+        """NumPy interop: np.asarray(tensor) is the underlying array (no copy unless a dtype asks for one)."""
+        if dtype is not None and np.dtype(dtype) != self.array.dtype:
+            return self.array.astype(dtype)
+        return self.array
 
     # ---- autograd attributes -------------------------------------------------------------------
     @property
@@ -63,7 +82,7 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, flag):
-        if flag and self.data.dtype.kind != "f":
+        if flag and self.array.dtype.kind != "f":
             raise RuntimeError(f"requires_grad: only floating point tensors can require gradients, got {self.dtype}")
         if not flag and self.grad_fn is not None:
             raise RuntimeError("requires_grad: cannot turn it off on a non-leaf tensor; use detach()")
@@ -80,12 +99,12 @@ class Tensor:
     def backward(self, gradient=None, retain_graph=None, create_graph=False):
         """Compute the gradient of this tensor with respect to the graph leaves, adding into their `.grad`."""
         if gradient is None:
-            if self.data.size != 1:
+            if self.array.size != 1:
                 raise RuntimeError(
                     f"backward: grad can be implicitly created only for scalar outputs, got shape {self.shape}; "
                     "pass `gradient` of the same shape"
                 )
-            gradient = Tensor._make(np.ones_like(self.data))
+            gradient = Tensor._make(np.ones_like(self.array))
         else:
             gradient = gradient if isinstance(gradient, Tensor) else Tensor(gradient, dtype=self.dtype)
             if gradient.shape != self.shape:
@@ -98,9 +117,9 @@ class Tensor:
         if create_graph:
             self.grad = grad if self.grad is None else self.grad + grad
         elif self.grad is None:
-            self.grad = Tensor._make(np.array(grad.data, dtype=self.dtype, copy=True))
+            self.grad = Tensor._make(np.array(grad.array, dtype=self.dtype, copy=True))
         else:
-            self.grad.data += grad.data
+            self.grad.array += grad.array
 
     def register_hook(self, hook):
         """Call `hook(grad)` when this tensor's gradient is computed; a returned tensor replaces it."""
@@ -119,7 +138,7 @@ class Tensor:
 
     def detach(self):
         """The same data, cut from the graph."""
-        return Tensor._make(self.data)
+        return Tensor._make(self.array)
 
     def detach_(self):
         self.grad_fn = None
@@ -132,56 +151,56 @@ class Tensor:
     # ---- metadata ------------------------------------------------------------------------------
     @property
     def shape(self):
-        return self.data.shape
+        return self.array.shape
 
     @property
     def ndim(self):
-        return self.data.ndim
+        return self.array.ndim
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self.array.dtype
 
     @property
     def device(self):
         return "cpu"
 
     def is_floating_point(self):
-        return self.data.dtype.kind == "f"
+        return self.array.dtype.kind == "f"
 
     def size(self, dim=None):
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self.array.shape if dim is None else self.array.shape[dim]
 
     def numel(self):
-        return self.data.size
+        return self.array.size
 
     def dim(self):
-        return self.data.ndim
+        return self.array.ndim
 
     def element_size(self):
-        return self.data.itemsize
+        return self.array.itemsize
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self.array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self.array.shape[0]
 
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
     # ---- conversion ----------------------------------------------------------------------------
     def item(self):
-        if self.data.size != 1:
-            raise RuntimeError(f"item: a tensor with {self.data.size} elements cannot be converted to a scalar")
-        return self.data.item()
+        if self.array.size != 1:
+            raise RuntimeError(f"item: a tensor with {self.array.size} elements cannot be converted to a scalar")
+        return self.array.item()
 
     def numpy(self):
         if self.requires_grad:
             raise RuntimeError("numpy: can't call numpy() on a tensor that requires grad; use tensor.detach().numpy()")
-        return self.data
+        return self.array
 
     def tolist(self):
-        return self.data.tolist()
+        return self.array.tolist()
 
     def to(self, dtype=None, *args, **kwargs):
         """Cast to `dtype` (differentiable between float types); device strings are accepted and ignored."""
@@ -220,19 +239,19 @@ class Tensor:
         return int(self.item())
 
     def __bool__(self):
-        if self.data.size != 1:
-            raise RuntimeError(f"bool: the truth value of a tensor with {self.data.size} elements is ambiguous")
-        return bool(self.data)
+        if self.array.size != 1:
+            raise RuntimeError(f"bool: the truth value of a tensor with {self.array.size} elements is ambiguous")
+        return bool(self.array)
 
     def __index__(self):
-        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+        if self.array.dtype.kind not in "iu" or self.array.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
-        return int(self.data)
+        return int(self.array)
 
     __hash__ = object.__hash__
 
     def __repr__(self):
-        body = np.array2string(self.data, separator=", ", precision=4, prefix="tensor(")
+        body = np.array2string(self.array, separator=", ", precision=4, prefix="tensor(")
         extra = ""
         if self.dtype not in (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool):
             extra += f", dtype={self.dtype}"
@@ -252,25 +271,25 @@ class Tensor:
 
     def zero_(self):
         self._check_inplace("zero_")
-        self.data[...] = 0
+        self.array[...] = 0
         return self
 
     def fill_(self, value):
         self._check_inplace("fill_")
-        self.data[...] = value
+        self.array[...] = value
         return self
 
     def copy_(self, src):
         self._check_inplace("copy_")
-        src = src.data if isinstance(src, Tensor) else np.asarray(src)
+        src = src.array if isinstance(src, Tensor) else np.asarray(src)
         if src.shape != self.shape and np.broadcast_shapes(src.shape, self.shape) != self.shape:
             raise RuntimeError(f"copy_: cannot copy a tensor of shape {src.shape} into shape {self.shape}")
-        self.data[...] = src
+        self.array[...] = src
         return self
 
     def __setitem__(self, index, value):
         self._check_inplace("__setitem__")
-        self.data[ops.to_index(index)] = value.data if isinstance(value, Tensor) else value
+        self.array[ops.to_index(index)] = value.array if isinstance(value, Tensor) else value
 
     # ---- operators -----------------------------------------------------------------------------
     def __add__(self, other):

@@ -14,7 +14,7 @@ Compose, every part) has one; the MNIST datasets use it so that a DataLoader tra
 batches. Random draws come from glassnet's default generator, so `glassnet.manual_seed` reproduces
 them (a batch draws different numbers than the same samples transformed one by one).
 
-The transforms work on `.data` and return tensors outside the autograd graph, except Normalize,
+The transforms work on `.array` and return tensors outside the autograd graph, except Normalize,
 which is differentiable when its input requires grad.
 """
 import numbers
@@ -41,7 +41,7 @@ def _to_bkhw(x, batched, op):
     """View `x` as a (B, K, H, W) array (B samples, K channels) and return it with a function that
     turns a (B, K, H', W') result back into `x`'s kind and layout."""
     if isinstance(x, Tensor):
-        a = x.data
+        a = x.array
         lead_min = 3 if batched else 2
         if a.ndim < lead_min:
             want = "(N, ..., H, W)" if batched else "(..., H, W)"
@@ -277,10 +277,10 @@ class Normalize:
                 raise RuntimeError("Normalize: inplace=True on a tensor that requires grad")
             return (tensor - Tensor._make(mean)) / Tensor._make(std)
         if self.inplace:
-            np.subtract(tensor.data, mean, out=tensor.data)
-            np.divide(tensor.data, std, out=tensor.data)
+            np.subtract(tensor.array, mean, out=tensor.array)
+            np.divide(tensor.array, std, out=tensor.array)
             return tensor
-        return Tensor._make((tensor.data - mean) / std)
+        return Tensor._make((tensor.array - mean) / std)
 
     apply_batch = __call__
 

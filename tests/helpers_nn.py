@@ -19,7 +19,7 @@ def numpy_state(module):
     """state_dict of a torch or glassnet module as {key: NumPy array copy}, in the module's key order."""
     out = {}
     for key, value in module.state_dict().items():
-        out[key] = value.detach().numpy().copy() if isinstance(value, torch.Tensor) else np.array(value.data)
+        out[key] = value.detach().numpy().copy() if isinstance(value, torch.Tensor) else np.array(value.array)
     return out
 
 
@@ -87,7 +87,7 @@ def compare_module(gn_module, torch_module, inputs, *, seed=0, copy_weights=True
         t_np = t.detach().numpy()
         assert g.shape == t_np.shape, f"output {k}: shape {g.shape}, torch {t_np.shape}"
         assert g.dtype == t_np.dtype, f"output {k}: dtype {g.dtype}, torch {t_np.dtype}"
-        np.testing.assert_allclose(g.data, t_np, rtol=rtol, atol=atol, err_msg=f"output {k}")
+        np.testing.assert_allclose(g.array, t_np, rtol=rtol, atol=atol, err_msg=f"output {k}")
 
     pairs = [(g, t) for g, t in zip(g_outs, t_outs) if t.requires_grad]
     if pairs:
@@ -112,6 +112,6 @@ def compare_module(gn_module, torch_module, inputs, *, seed=0, copy_weights=True
 
 def _assert_grad(g, t, shape, what, rtol, atol):
     expected = np.zeros(shape) if t is None else t.numpy()
-    got = np.zeros(shape) if g is None else g.data
+    got = np.zeros(shape) if g is None else g.array
     assert got.shape == expected.shape, f"{what}: shape {got.shape}, torch {expected.shape}"
     np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol, err_msg=what)

@@ -103,7 +103,7 @@ def check_against_torch(case, seed=0):
         t_np = t.detach().numpy()
         assert g.shape == tuple(t.shape), f"{case} output {k}: shape {g.shape}, torch {tuple(t.shape)}"
         assert g.dtype == t_np.dtype, f"{case} output {k}: dtype {g.dtype}, torch {t_np.dtype}"
-        np.testing.assert_allclose(g.data, t_np, rtol=case.rtol, atol=case.atol, err_msg=f"{case} output {k}")
+        np.testing.assert_allclose(g.array, t_np, rtol=case.rtol, atol=case.atol, err_msg=f"{case} output {k}")
 
     rng = np.random.default_rng(seed + 1)
     pairs = [(g, t) for g, t in zip(g_outs, t_outs) if t.requires_grad]
@@ -118,7 +118,7 @@ def check_against_torch(case, seed=0):
     g_loss.backward()
     for k, (g, t) in enumerate(zip(g_wrt, t_grads)):
         expected = np.zeros(g.shape, np.float32) if t is None else t.numpy()
-        got = np.zeros(g.shape, np.float32) if g.grad is None else g.grad.data
+        got = np.zeros(g.shape, np.float32) if g.grad is None else g.grad.array
         assert got.dtype == expected.dtype, f"{case} grad {k}: dtype {got.dtype}, torch {expected.dtype}"
         np.testing.assert_allclose(got, expected, rtol=case.grad_rtol, atol=case.grad_atol,
                                    err_msg=f"{case} gradient of input {k}")

@@ -78,7 +78,7 @@ LARGE = np.array([[1e4, -1e4, 0.0, 3.0], [-1e4, -1e4, -1e4 + 1, -1e4], [1e4, 1e4
 def test_large_inputs_finite_and_equal_to_torch(fname, kwargs):
     fn = lambda x: getattr(F, fname)(x, **kwargs)  # noqa: E731
     out = fn(gn.tensor(LARGE.astype(np.float32)))
-    assert np.isfinite(out.data).all()
+    assert np.isfinite(out.array).all()
     check_fixed(fn, [LARGE], torch_fn=lambda x: getattr(TF, fname)(x, **kwargs), rtol=1e-6)
 
 
@@ -118,8 +118,8 @@ def test_gelu_wide_range(approximate):
     g = gn.tensor(x, requires_grad=True)
     y = F.gelu(g, approximate=approximate)
     y.sum().backward()
-    np.testing.assert_allclose(y.data, value, rtol=1e-5, atol=1e-37)  # exp(-2u) in float32: ~|2u| ulp
-    np.testing.assert_allclose(g.grad.data, slope, rtol=2e-5, atol=1e-7)
+    np.testing.assert_allclose(y.array, value, rtol=1e-5, atol=1e-37)  # exp(-2u) in float32: ~|2u| ulp
+    np.testing.assert_allclose(g.grad.array, slope, rtol=2e-5, atol=1e-7)
 
 
 def test_erfc_accuracy():
@@ -131,9 +131,9 @@ def test_erfc_accuracy():
 def test_softmax_rows_sum_to_one_and_neg_inf_masking():
     x = np.array([[0.0, -np.inf, 1.0], [-np.inf, 2.0, -np.inf]], np.float32)
     ours, theirs = F.softmax(gn.tensor(x), 1), TF.softmax(torch.tensor(x), 1)
-    np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-6)
-    np.testing.assert_allclose(ours.data.sum(1), 1.0, rtol=1e-6)
-    np.testing.assert_allclose(F.log_softmax(gn.tensor(x), 1).data, TF.log_softmax(torch.tensor(x), 1).numpy())
+    np.testing.assert_allclose(ours.array, theirs.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(ours.array.sum(1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(F.log_softmax(gn.tensor(x), 1).array, TF.log_softmax(torch.tensor(x), 1).numpy())
 
 
 # ---- second order --------------------------------------------------------------------------------

@@ -85,13 +85,13 @@ def test_sdpa_float_mask_with_inf_matches_torch():
     t = [torch.tensor(a, requires_grad=True) for a in (q, k, v)]
     go = F.scaled_dot_product_attention(*g, attn_mask=gn.tensor(m))
     to = TF.scaled_dot_product_attention(*t, attn_mask=torch.from_numpy(m))
-    np.testing.assert_allclose(go.data, to.detach().numpy(), rtol=1e-5, atol=1e-6)
-    assert np.all(go.data[0, :, 2] == 0)
+    np.testing.assert_allclose(go.array, to.detach().numpy(), rtol=1e-5, atol=1e-6)
+    assert np.all(go.array[0, :, 2] == 0)
     w = rng.standard_normal(go.shape).astype(np.float32)
     (go * gn.tensor(w)).sum().backward()
     (to * torch.from_numpy(w)).sum().backward()
     for a, b in zip(g, t):
-        np.testing.assert_allclose(a.grad.data, b.grad.numpy(), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(a.grad.array, b.grad.numpy(), rtol=1e-4, atol=1e-5)
 
 
 def test_sdpa_matches_formula_float64():
@@ -101,11 +101,11 @@ def test_sdpa_matches_formula_float64():
     mask = gn.tensor(rng.standard_normal((4, 6)))
     out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
     ref = ((q @ k.mT) / math.sqrt(3) + mask).softmax(-1) @ v
-    np.testing.assert_allclose(out.data, ref.data, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out.array, ref.array, rtol=1e-12, atol=1e-12)
     g1 = gn.autograd.grad(out.sum(), [q, k, v])
     g2 = gn.autograd.grad(ref.sum(), [q, k, v])
     for a, b in zip(g1, g2):
-        np.testing.assert_allclose(a.data, b.data, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(a.array, b.array, rtol=1e-10, atol=1e-12)
 
 
 def test_sdpa_dtype_and_empty_source():
@@ -113,7 +113,7 @@ def test_sdpa_dtype_and_empty_source():
     k, v = gn.randn(1, 2, 0, 4, dtype=gn.float64), gn.randn(1, 2, 0, 5, dtype=gn.float64)
     out = F.scaled_dot_product_attention(q, k, v)
     assert out.shape == (1, 2, 3, 5) and out.dtype == np.float64
-    assert np.all(out.data == 0)  # nothing to attend to: torch gives zeros
+    assert np.all(out.array == 0)  # nothing to attend to: torch gives zeros
 
 
 # ---- dropout ------------------------------------------------------------------------------------------
@@ -127,11 +127,11 @@ def test_sdpa_dropout_seeded_and_gradcheck():
         return F.scaled_dot_product_attention(q, k, v, dropout_p=0.4)
 
     a, b = fn(q, k, v), fn(q, k, v)
-    np.testing.assert_array_equal(a.data, b.data)
+    np.testing.assert_array_equal(a.array, b.array)
     no_drop = F.scaled_dot_product_attention(q, k, v)
-    assert not np.allclose(a.data, no_drop.data)
+    assert not np.allclose(a.array, no_drop.array)
     gn.manual_seed(8)
-    assert not np.allclose(F.scaled_dot_product_attention(q, k, v, dropout_p=0.4).data, a.data)
+    assert not np.allclose(F.scaled_dot_product_attention(q, k, v, dropout_p=0.4).array, a.array)
     assert gn.autograd.gradcheck(fn, [q, k, v])
 
 
@@ -144,12 +144,12 @@ def test_sdpa_dropout_statistics():
     mha.train()
     gn.manual_seed(3)
     _, w_train = mha(x, x, x, average_attn_weights=False)
-    ratio = w_train.data / w_eval.data
+    ratio = w_train.array / w_eval.array
     kept = ratio > 0
     np.testing.assert_allclose(ratio[kept], 1 / 0.75, rtol=1e-5)
     assert abs(kept.mean() - 0.75) < 0.03
     x2 = F.scaled_dot_product_attention(gn.randn(3, 4), gn.randn(5, 4), gn.randn(5, 2), dropout_p=1.0)
-    assert np.all(x2.data == 0)
+    assert np.all(x2.array == 0)
 
 
 def test_sdpa_second_order_raises():
@@ -310,16 +310,16 @@ def test_multihead_attention_state_dict_and_init(kw):
         assert g.state_dict()[key].shape == value.shape
     g.load_state_dict(numpy_state(t))
     if g.in_proj_bias is not None:
-        assert np.all(g.in_proj_bias.data == 0) and np.all(g.out_proj.bias.data == 0)
+        assert np.all(g.in_proj_bias.array == 0) and np.all(g.out_proj.bias.array == 0)
 
 
 def test_multihead_attention_default_init_statistics():
     m = nn.MultiheadAttention(64, 4)
-    w = m.in_proj_weight.data
+    w = m.in_proj_weight.array
     bound = math.sqrt(6 / (64 + 3 * 64))  # xavier_uniform_ on the (3E, E) matrix
     assert np.abs(w).max() <= bound and np.abs(w).max() > 0.95 * bound
     assert abs(w.std() - bound / math.sqrt(3)) < 0.05 * bound
-    assert np.all(m.in_proj_bias.data == 0) and np.all(m.out_proj.bias.data == 0)
+    assert np.all(m.in_proj_bias.array == 0) and np.all(m.out_proj.bias.array == 0)
     assert m.head_dim == 16 and m._qkv_same_embed_dim
     assert m.bias_k is None and m.bias_v is None
 
@@ -335,10 +335,10 @@ def test_multihead_attention_fully_masked_rows_as_torch():
         go, gw = g(gn.tensor(x), gn.tensor(x), gn.tensor(x), key_padding_mask=gn.tensor(kpm), need_weights=need)
         to, tw = t(torch.tensor(x), torch.tensor(x), torch.tensor(x), key_padding_mask=torch.tensor(kpm),
                    need_weights=need)
-        np.testing.assert_allclose(go.data, to.detach().numpy(), rtol=1e-5, atol=1e-6)  # NaN == NaN here
-        assert np.isnan(go.data[:, 1]).all() == need
+        np.testing.assert_allclose(go.array, to.detach().numpy(), rtol=1e-5, atol=1e-6)  # NaN == NaN here
+        assert np.isnan(go.array[:, 1]).all() == need
         if need:
-            np.testing.assert_allclose(gw.data, tw.detach().numpy(), rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(gw.array, tw.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_multihead_attention_errors():
@@ -391,12 +391,12 @@ def test_rotary_second_order():
     sin = gn.randn(3, 4, dtype=gn.float64, requires_grad=True)
     (gx,) = gn.autograd.grad((F.apply_rotary_emb(x, cos, sin) ** 2).sum(), [x], create_graph=True)
     gc, gs = gn.autograd.grad(gx.sum(), [cos, sin])
-    xt, ct, st = (torch.tensor(a.data, requires_grad=True) for a in (x, cos, sin))
+    xt, ct, st = (torch.tensor(a.array, requires_grad=True) for a in (x, cos, sin))
     (gxt,) = torch.autograd.grad(((xt * ct + _torch_rotate_half(xt) * st) ** 2).sum(), [xt], create_graph=True)
     gct, gst = torch.autograd.grad(gxt.sum(), [ct, st])
-    np.testing.assert_allclose(gx.data, gxt.detach().numpy(), rtol=1e-10)
-    np.testing.assert_allclose(gc.data, gct.numpy(), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(gs.data, gst.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(gx.array, gxt.detach().numpy(), rtol=1e-10)
+    np.testing.assert_allclose(gc.array, gct.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(gs.array, gst.numpy(), rtol=1e-10, atol=1e-12)
 
 
 def test_rotary_errors():

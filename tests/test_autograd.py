@@ -21,7 +21,7 @@ def test_tensor_used_several_times_accumulates():
     y = x * x + x.exp() * x  # x enters four times
     y.sum().backward()
     xv = np.array([2.0, 3.0], np.float32)
-    np.testing.assert_allclose(x.grad.data, 2 * xv + np.exp(xv) * (1 + xv), rtol=1e-6)
+    np.testing.assert_allclose(x.grad.array, 2 * xv + np.exp(xv) * (1 + xv), rtol=1e-6)
 
 
 def test_grad_accumulates_across_backward_calls():
@@ -43,9 +43,9 @@ def test_retain_graph_allows_second_backward():
     x = gn.tensor([1.0, 2.0], requires_grad=True)
     y = (x.exp() * 2).sum()
     y.backward(retain_graph=True)
-    first = x.grad.data.copy()
+    first = x.grad.array.copy()
     y.backward()
-    np.testing.assert_allclose(x.grad.data, 2 * first)
+    np.testing.assert_allclose(x.grad.array, 2 * first)
 
 
 def test_saved_arrays_are_freed_after_backward():
@@ -61,7 +61,7 @@ def test_backward_on_non_scalar_needs_gradient():
     with pytest.raises(RuntimeError, match=r"scalar outputs, got shape \(2, 3\)"):
         (x * 2).backward()
     (x * 2).backward(gn.ones(2, 3))
-    assert np.all(x.grad.data == 2)
+    assert np.all(x.grad.array == 2)
 
 
 def test_requires_grad_on_integer_tensor_raises():
@@ -119,7 +119,7 @@ def test_detach_and_leaf_flags():
     assert x.is_leaf and not y.is_leaf
     d = y.detach()
     assert d.is_leaf and not d.requires_grad
-    np.testing.assert_array_equal(d.data, y.data)
+    np.testing.assert_array_equal(d.array, y.array)
 
 
 def test_autograd_grad_does_not_touch_dot_grad():
@@ -192,4 +192,4 @@ def test_hessian_vector_product():
     (g,) = gn.autograd.grad(f, x, create_graph=True)
     v = gn.tensor([1.0, 2.0], dtype=gn.float64)
     (hv,) = gn.autograd.grad((g * v).sum(), x)
-    np.testing.assert_allclose(hv.data, a @ v.data)
+    np.testing.assert_allclose(hv.array, a @ v.array)

@@ -24,7 +24,7 @@ def make(lib, seed=0, scale=1.0, with_none=True):
 
 
 def grads(params):
-    return [None if p.grad is None else np.array(p.grad.numpy() if isinstance(p.grad, torch.Tensor) else p.grad.data)
+    return [None if p.grad is None else np.array(p.grad.numpy() if isinstance(p.grad, torch.Tensor) else p.grad.array)
             for p in params]
 
 
@@ -61,7 +61,7 @@ def test_clip_grad_norm_single_tensor_and_empty():
     p = gn.tensor([3.0, 4.0], requires_grad=True)
     p.grad = gn.tensor([3.0, 4.0])
     assert gutils.clip_grad_norm_(p, 1.0).item() == pytest.approx(5.0)
-    np.testing.assert_allclose(p.grad.data, [0.6, 0.8], rtol=1e-5)
+    np.testing.assert_allclose(p.grad.array, [0.6, 0.8], rtol=1e-5)
     total = gutils.clip_grad_norm_([gn.tensor([1.0], requires_grad=True)], 1.0)
     assert total.item() == 0.0 and total.dtype == np.float32
     with pytest.warns(UserWarning, match="empty"):
@@ -70,7 +70,7 @@ def test_clip_grad_norm_single_tensor_and_empty():
 
 def test_clip_grad_norm_nonfinite():
     gp, tp = make(gn), make(torch)
-    gp[0].grad.data[0, 0] = np.nan
+    gp[0].grad.array[0, 0] = np.nan
     tp[0].grad[0, 0] = float("nan")
     with pytest.raises(RuntimeError, match="non-finite"):
         gutils.clip_grad_norm_(gp, 1.0, error_if_nonfinite=True)
@@ -110,7 +110,7 @@ def test_parameters_to_vector_and_back():
     gp, tp = make(gn, with_none=False), make(torch, with_none=False)
     gv, tv = gutils.parameters_to_vector(gp), TU.parameters_to_vector(tp)
     assert gv.shape == tuple(tv.shape) == (12 + 5 + 6,)
-    np.testing.assert_array_equal(gv.data, tv.detach().numpy())
+    np.testing.assert_array_equal(gv.array, tv.detach().numpy())
     # Differentiable: d(sum(v * w))/dp = w, reshaped to each parameter.
     w = np.arange(gv.shape[0], dtype=np.float32)
     for p in gp + tp:
@@ -118,13 +118,13 @@ def test_parameters_to_vector_and_back():
     (gv * gn.tensor(w)).sum().backward()
     (tv * torch.tensor(w)).sum().backward()
     for g, t in zip(gp, tp):
-        np.testing.assert_array_equal(g.grad.data, t.grad.numpy())
+        np.testing.assert_array_equal(g.grad.array, t.grad.numpy())
     new = gn.tensor(np.linspace(-1, 1, gv.shape[0]).astype(np.float32))
     gutils.vector_to_parameters(new, gp)
-    TU.vector_to_parameters(torch.tensor(new.data.copy()), tp)
+    TU.vector_to_parameters(torch.tensor(new.array.copy()), tp)
     for g, t in zip(gp, tp):
         assert g.shape == tuple(t.shape)
-        np.testing.assert_array_equal(g.data, t.detach().numpy())
+        np.testing.assert_array_equal(g.array, t.detach().numpy())
 
 
 def test_vector_to_parameters_errors():

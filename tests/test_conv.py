@@ -192,13 +192,13 @@ def test_module_matches_torch(name, kwargs, shape):
     x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
     gx, tx = gn.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     gy, ty = g_mod(gx), t_mod(tx)
-    np.testing.assert_allclose(gy.data, ty.detach().numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(gy.array, ty.detach().numpy(), rtol=1e-4, atol=1e-5)
     gy.sum().backward()
     ty.sum().backward()
-    np.testing.assert_allclose(gx.grad.data, tx.grad.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(gx.grad.array, tx.grad.numpy(), rtol=1e-4, atol=1e-4)
     for (gname, gp), (tname, tp) in zip(g_mod.named_parameters(), t_mod.named_parameters()):
         assert gname == tname
-        np.testing.assert_allclose(gp.grad.data, tp.grad.numpy(), rtol=1e-4, atol=1e-3)
+        np.testing.assert_allclose(gp.grad.array, tp.grad.numpy(), rtol=1e-4, atol=1e-3)
 
 
 @pytest.mark.parametrize("cls, args, fan_in", [
@@ -214,8 +214,8 @@ def test_default_init(cls, args, fan_in):
     bound = 1 / np.sqrt(fan_in)
     # kaiming_uniform_(a=sqrt(5)) gives U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for the weight too
     for p in (m.weight, m.bias):
-        assert np.abs(p.data).max() <= bound + 1e-7
-        assert np.abs(p.data).max() > 0.5 * bound
+        assert np.abs(p.array).max() <= bound + 1e-7
+        assert np.abs(p.array).max() > 0.5 * bound
     assert m.weight.dtype == np.float32 and m.weight.requires_grad
 
 
@@ -241,6 +241,6 @@ def test_conv_module_training_step_reduces_loss():
         loss.backward()
         with gn.no_grad():
             for p in model.parameters():
-                p.data -= 0.1 * p.grad.data
+                p.array -= 0.1 * p.grad.array
         losses.append(loss.item())
     assert losses[-1] < losses[0]

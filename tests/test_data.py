@@ -48,7 +48,7 @@ class Stream(IterableDataset):
 
 
 def labels(loader):
-    return [b[1].data.tolist() for b in loader]
+    return [b[1].array.tolist() for b in loader]
 
 
 # ---- DataLoader order, shuffling, batching -------------------------------------------------------
@@ -56,10 +56,10 @@ def test_sequential_order_and_batch_count():
     loader = DataLoader(index_dataset(10), batch_size=4)
     assert len(loader) == 3
     batches = list(loader)
-    assert [b[1].data.tolist() for b in batches] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    assert [b[1].array.tolist() for b in batches] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
     x, y = batches[0]
     assert isinstance(x, Tensor) and x.shape == (4, 2) and x.dtype == np.float32 and y.dtype == np.int64
-    np.testing.assert_array_equal(x.data[:, 0], [0, 1, 2, 3])
+    np.testing.assert_array_equal(x.array[:, 0], [0, 1, 2, 3])
 
 
 def test_drop_last():
@@ -100,8 +100,8 @@ def test_fast_path_matches_item_path():
                            collate_fn=lambda items: default_collate(items)))
     assert len(fast) == len(slow) == 5
     for (fx, fy), (sx, sy) in zip(fast, slow):
-        np.testing.assert_array_equal(fx.data, sx.data)
-        np.testing.assert_array_equal(fy.data, sy.data)
+        np.testing.assert_array_equal(fx.array, sx.array)
+        np.testing.assert_array_equal(fy.array, sy.array)
         assert fx.dtype == sx.dtype and fy.dtype == sy.dtype
 
 
@@ -120,8 +120,8 @@ def test_map_dataset_without_hooks_and_collate_of_dicts():
     assert len(batches) == len(loader) == 3
     b = batches[1]
     assert set(b) == {"x", "y", "name"}
-    np.testing.assert_array_equal(b["x"].data, [[2, 2, 2], [3, 3, 3]])
-    assert b["y"].data.tolist() == [2, 3] and b["y"].dtype == np.int64
+    np.testing.assert_array_equal(b["x"].array, [[2, 2, 2], [3, 3, 3]])
+    assert b["y"].array.tolist() == [2, 3] and b["y"].dtype == np.int64
     assert b["name"] == ["item2", "item3"]
 
 
@@ -135,7 +135,7 @@ def test_getitems_hook_is_used():
 
     out = list(DataLoader(Hooked(4), batch_size=3))
     assert calls == [[0, 1, 2], [3]]
-    assert out[1]["y"].data.tolist() == [3]
+    assert out[1]["y"].array.tolist() == [3]
 
 
 def test_batch_size_none_yields_converted_samples():
@@ -170,10 +170,10 @@ def test_loader_argument_errors():
 # ---- IterableDataset ---------------------------------------------------------------------------
 def test_iterable_dataset_batches_in_stream_order():
     loader = DataLoader(Stream(7), batch_size=3)
-    assert [b.data.tolist() for b in loader] == [[0, 1, 2], [3, 4, 5], [6]]
+    assert [b.array.tolist() for b in loader] == [[0, 1, 2], [3, 4, 5], [6]]
     assert len(loader) == 3
     dropped = DataLoader(Stream(7), batch_size=3, drop_last=True)
-    assert [b.data.tolist() for b in dropped] == [[0, 1, 2], [3, 4, 5]] and len(dropped) == 2
+    assert [b.array.tolist() for b in dropped] == [[0, 1, 2], [3, 4, 5]] and len(dropped) == 2
     assert [int(x) for x in DataLoader(Stream(3), batch_size=None)] == [0, 1, 2]
 
 
@@ -183,7 +183,7 @@ def test_iterable_dataset_rejects_shuffle_and_samplers_and_may_lack_len():
     with pytest.raises(ValueError, match="sampler"):
         DataLoader(Stream(3), sampler=[0, 1, 2])
     loader = DataLoader(Stream(5, with_len=False), batch_size=2)
-    assert [b.data.tolist() for b in loader] == [[0, 1], [2, 3], [4]]
+    assert [b.array.tolist() for b in loader] == [[0, 1], [2, 3], [4]]
     with pytest.raises(TypeError):
         len(loader)
 
@@ -198,7 +198,7 @@ def test_chain_dataset():
 def test_collate_numbers_dtypes():
     assert default_collate([1, 2, 3]).dtype == np.int64
     floats = default_collate([1.5, 2.0])
-    assert floats.dtype == np.float32 and floats.data.tolist() == [1.5, 2.0]
+    assert floats.dtype == np.float32 and floats.array.tolist() == [1.5, 2.0]
     assert default_collate([True, False]).dtype == np.bool_
     assert default_collate([np.float64(1.0), np.float64(2.0)]).dtype == np.float64
     assert default_collate(["a", "b"]) == ["a", "b"]
@@ -213,12 +213,12 @@ def test_collate_nested_structures():
     out = default_collate(batch)
     assert out["img"].shape == (2, 2, 2) and out["img"].dtype == np.uint8
     assert isinstance(out["meta"], list) and len(out["meta"]) == 3  # tuples become lists, as in PyTorch
-    assert out["meta"][0].data.tolist() == [1, 2] and out["meta"][0].dtype == np.int64
-    assert out["meta"][1].data.tolist() == [0.5, 1.5] and out["meta"][1].dtype == np.float32
+    assert out["meta"][0].array.tolist() == [1, 2] and out["meta"][0].dtype == np.int64
+    assert out["meta"][1].array.tolist() == [0.5, 1.5] and out["meta"][1].dtype == np.float32
     inner = out["meta"][2]
-    np.testing.assert_array_equal(inner[0].data, [[1, 2], [3, 4]])
-    assert inner[1].data.tolist() == [7, 8]
-    assert isinstance(out["p"], Pair) and out["p"].a.data.tolist() == [1, 3]
+    np.testing.assert_array_equal(inner[0].array, [[1, 2], [3, 4]])
+    assert inner[1].array.tolist() == [7, 8]
+    assert isinstance(out["p"], Pair) and out["p"].a.array.tolist() == [1, 3]
 
 
 def test_collate_errors():
@@ -258,7 +258,7 @@ def test_concat_dataset():
         cat[5]
     with pytest.raises(IndexError):
         cat[-6]
-    assert [b["y"].data.tolist() for b in DataLoader(cat, batch_size=4)] == [[0, 1, 2, 0], [1]]
+    assert [b["y"].array.tolist() for b in DataLoader(cat, batch_size=4)] == [[0, 1, 2, 0], [1]]
 
 
 def test_stack_dataset():

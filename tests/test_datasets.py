@@ -147,12 +147,12 @@ def test_lookup_order_root_env_cache(tmp_path, monkeypatch):
     write_split(env / "mnist", 2)
     write_split(cache / "mnist", 3)
     monkeypatch.setenv("GLASSNET_DATA", str(env))
-    assert TinyMNIST(root=root, download=False).targets.data.tolist() == [1] * N_TRAIN
-    assert TinyMNIST(root=tmp_path / "empty", download=False).targets.data[0] == 2
-    assert TinyMNIST(download=False).targets.data[0] == 2
+    assert TinyMNIST(root=root, download=False).targets.array.tolist() == [1] * N_TRAIN
+    assert TinyMNIST(root=tmp_path / "empty", download=False).targets.array[0] == 2
+    assert TinyMNIST(download=False).targets.array[0] == 2
     monkeypatch.delenv("GLASSNET_DATA")
     ds = TinyMNIST(download=False)
-    assert ds.targets.data[0] == 3 and Path(ds.folder) == cache / "mnist"
+    assert ds.targets.array[0] == 3 and Path(ds.folder) == cache / "mnist"
 
 
 @pytest.mark.parametrize("layout", ["", "mnist", "MNIST/raw"])
@@ -162,7 +162,7 @@ def test_env_dir_layouts_plain_or_gz(tmp_path, monkeypatch, layout):
     monkeypatch.setenv("GLASSNET_DATA", str(env))
     ds = TinyMNIST(train=False, download=False)
     assert len(ds) == N_TEST and ds.data.shape == (N_TEST, 28, 28) and ds.data.dtype == np.uint8
-    assert ds.targets.dtype == np.int64 and ds.targets.data.tolist() == [5] * N_TEST
+    assert ds.targets.dtype == np.int64 and ds.targets.array.tolist() == [5] * N_TEST
     img, target = ds[0]
     assert isinstance(img, np.ndarray) and img.shape == (28, 28) and target == 5 and type(target) is int
 
@@ -199,7 +199,7 @@ def test_download_falls_back_to_next_mirror_and_writes_atomically(tmp_path, monk
 
     monkeypatch.setattr(mnist_module, "_urlopen", fake_open)
     ds = TinyMNIST(download=True)
-    assert ds.targets.data.tolist() == [7] * N_TRAIN
+    assert ds.targets.array.tolist() == [7] * N_TRAIN
     target = tmp_path / "cache" / "mnist"
     assert sorted(os.listdir(target)) == sorted(payload)  # no temporary files left behind
     assert len(calls) == 4 and calls[1] == "https://mirror-two.invalid/mnist/train-images-idx3-ubyte.gz"
@@ -242,7 +242,7 @@ def test_fashion_mnist_lookup_and_download_checksum(tmp_path, monkeypatch):
     write_split(env / "FashionMNIST" / "raw", 4)
     monkeypatch.setenv("GLASSNET_DATA", str(env))
     ds = TinyFashion(download=False)
-    assert ds.targets.data[0] == 4 and ds.classes[9] == "Ankle boot" and ds.class_to_idx["Bag"] == 8
+    assert ds.targets.array[0] == 4 and ds.classes[9] == "Ankle boot" and ds.class_to_idx["Bag"] == 8
     assert FashionMNIST.files[True][0].sha256_gz.startswith("08dc20ab")
     monkeypatch.delenv("GLASSNET_DATA")
     monkeypatch.setattr(mnist_module, "_urlopen", lambda url, timeout: FakeResponse(gzip.compress(b"x")))
@@ -258,13 +258,13 @@ def test_embedded_sample():
     train, test = MNIST(sample=True), MNIST(train=False, sample=True)
     assert train.data.shape == (5000, 28, 28) and test.data.shape == (1000, 28, 28)
     assert train.data.dtype == np.uint8 and train.targets.dtype == np.int64
-    np.testing.assert_array_equal(np.bincount(train.targets.data, minlength=10), [500] * 10)
-    np.testing.assert_array_equal(np.bincount(test.targets.data, minlength=10), [100] * 10)
-    assert train.targets.data[:5].tolist() == [5, 0, 4, 1, 9]
+    np.testing.assert_array_equal(np.bincount(train.targets.array, minlength=10), [500] * 10)
+    np.testing.assert_array_equal(np.bincount(test.targets.array, minlength=10), [100] * 10)
+    assert train.targets.array[:5].tolist() == [5, 0, 4, 1, 9]
     assert np.all(np.diff(train.sample_index) > 0) and train.sample_index[-1] < 60000
-    assert 30 < train.data.data.mean() < 40  # real digits: mostly black background
+    assert 30 < train.data.array.mean() < 40  # real digits: mostly black background
     x, y = next(iter(DataLoader(train, batch_size=8)))
-    assert x.shape == (8, 28, 28) and y.data.tolist() == train.targets.data[:8].tolist()
+    assert x.shape == (8, 28, 28) and y.array.tolist() == train.targets.array[:8].tolist()
 
 
 # ---- the real MNIST ----------------------------------------------------------------------------
@@ -287,26 +287,26 @@ def test_real_mnist_train(real_data):
     ds = MNIST(train=True, download=False)
     assert ds.data.shape == (60000, 28, 28) and ds.data.dtype == np.uint8
     assert ds.targets.shape == (60000,) and ds.targets.dtype == np.int64
-    assert ds.targets.data[:5].tolist() == [5, 0, 4, 1, 9]
-    np.testing.assert_array_equal(np.bincount(ds.targets.data),
+    assert ds.targets.array[:5].tolist() == [5, 0, 4, 1, 9]
+    np.testing.assert_array_equal(np.bincount(ds.targets.array),
                                   [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949])
     sample = MNIST(sample=True)
-    np.testing.assert_array_equal(ds.data.data[sample.sample_index], sample.data.data)
-    np.testing.assert_array_equal(ds.targets.data[sample.sample_index], sample.targets.data)
+    np.testing.assert_array_equal(ds.data.array[sample.sample_index], sample.data.array)
+    np.testing.assert_array_equal(ds.targets.array[sample.sample_index], sample.targets.array)
 
 
 def test_real_mnist_test_split_and_loader(real_data):
     tf = T.Compose([T.ToTensor(), T.Normalize((0.1307,), (0.3081,))])
     ds = MNIST(train=False, transform=tf, download=False)
-    assert len(ds) == 10000 and ds.targets.data[:5].tolist() == [7, 2, 1, 0, 4]
-    np.testing.assert_array_equal(np.bincount(ds.targets.data),
+    assert len(ds) == 10000 and ds.targets.array[:5].tolist() == [7, 2, 1, 0, 4]
+    np.testing.assert_array_equal(np.bincount(ds.targets.array),
                                   [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009])
     loader = DataLoader(ds, batch_size=64)
     batches = list(loader)
     assert len(batches) == len(loader) == 157
     x, y = batches[0]
     assert x.shape == (64, 1, 28, 28) and x.dtype == np.float32 and y.dtype == np.int64
-    per_item = np.stack([ds[i][0].data for i in range(64)])
-    np.testing.assert_allclose(x.data, per_item, rtol=1e-6, atol=1e-6)  # batch path == item path
-    assert y.data.tolist() == [ds[i][1] for i in range(64)]
+    per_item = np.stack([ds[i][0].array for i in range(64)])
+    np.testing.assert_allclose(x.array, per_item, rtol=1e-6, atol=1e-6)  # batch path == item path
+    assert y.array.tolist() == [ds[i][1] for i in range(64)]
     assert batches[-1][0].shape == (10000 - 156 * 64, 1, 28, 28)

@@ -50,8 +50,8 @@ def test_comparisons_match_torch(op):
     ours = getattr(gn.tensor(a), op)(gn.tensor(b))
     theirs = getattr(torch.tensor(a), op)(torch.tensor(b))
     assert ours.dtype == gn.bool and not ours.requires_grad
-    np.testing.assert_array_equal(ours.data, theirs.numpy())
-    np.testing.assert_array_equal(getattr(gn.tensor(a), op)(1.0).data, getattr(torch.tensor(a), op)(1.0).numpy())
+    np.testing.assert_array_equal(ours.array, theirs.numpy())
+    np.testing.assert_array_equal(getattr(gn.tensor(a), op)(1.0).array, getattr(torch.tensor(a), op)(1.0).numpy())
 
 
 def test_where_requires_bool_condition():

@@ -60,7 +60,7 @@ def test_repeated_indices_accumulate_exactly():
     w = gn.zeros(4, 2, requires_grad=True)
     idx = gn.tensor([[1, 1, 3], [1, 0, 3]])
     F.embedding(idx, w).sum().backward()
-    np.testing.assert_array_equal(w.grad.data, [[1, 1], [3, 3], [0, 0], [2, 2]])
+    np.testing.assert_array_equal(w.grad.array, [[1, 1], [3, 3], [0, 0], [2, 2]])
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"padding_idx": 1}, {"padding_idx": -2}, {"scale_grad_by_freq": True},
@@ -78,15 +78,15 @@ def test_max_norm_renormalises_used_rows_in_place():
     g, t = gn.tensor(w.copy(), requires_grad=True), torch.tensor(w.copy(), requires_grad=True)
     out_g = F.embedding(gn.tensor([0, 1]), g, max_norm=1.0)
     out_t = TF.embedding(torch.tensor([0, 1]), t, max_norm=1.0)
-    np.testing.assert_allclose(out_g.data, out_t.detach().numpy(), rtol=1e-6)
-    np.testing.assert_allclose(g.data, t.detach().numpy(), rtol=1e-6)
-    assert np.allclose(g.data[2], [6.0, 8.0])  # unused row untouched
+    np.testing.assert_allclose(out_g.array, out_t.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(g.array, t.detach().numpy(), rtol=1e-6)
+    assert np.allclose(g.array[2], [6.0, 8.0])  # unused row untouched
 
 
 def test_padding_row_initialised_to_zero_and_init_stats():
     gn.manual_seed(0)
     emb = gn.nn.Embedding(400, 50, padding_idx=3)
-    w = emb.weight.data
+    w = emb.weight.array
     assert w.shape == (400, 50) and w.dtype == np.float32
     assert np.all(w[3] == 0)
     rest = np.delete(w, 3, axis=0)
@@ -102,9 +102,9 @@ def test_padding_row_gets_no_gradient_and_stays_fixed():
     for _ in range(3):
         opt.zero_grad()
         (emb(idx) ** 2).sum().backward()
-        assert np.all(emb.weight.grad.data[0] == 0)
+        assert np.all(emb.weight.grad.array[0] == 0)
         opt.step()
-    assert np.all(emb.weight.data[0] == 0)
+    assert np.all(emb.weight.array[0] == 0)
 
 
 def test_state_dict_and_repr_match_torch():
@@ -120,14 +120,14 @@ def test_from_pretrained():
     emb = gn.nn.Embedding.from_pretrained(table)
     assert not emb.weight.requires_grad
     assert emb.num_embeddings == 4 and emb.embedding_dim == 3
-    np.testing.assert_array_equal(emb(gn.tensor([3, 0])).data, [[9, 10, 11], [0, 1, 2]])
-    assert np.shares_memory(emb.weight.data, table.data)  # like torch: the given tensor is the table
+    np.testing.assert_array_equal(emb(gn.tensor([3, 0])).array, [[9, 10, 11], [0, 1, 2]])
+    assert np.shares_memory(emb.weight.array, table.array)  # like torch: the given tensor is the table
 
     trainable = gn.nn.Embedding.from_pretrained(table, freeze=False, padding_idx=1)
     assert trainable.weight.requires_grad and trainable.padding_idx == 1
-    np.testing.assert_array_equal(trainable.weight.data[1], [3, 4, 5])  # a given table is not re-initialised
+    np.testing.assert_array_equal(trainable.weight.array[1], [3, 4, 5])  # a given table is not re-initialised
     trainable(gn.tensor([1, 2, 2])).sum().backward()
-    np.testing.assert_array_equal(trainable.weight.grad.data, [[0] * 3, [0] * 3, [2] * 3, [0] * 3])
+    np.testing.assert_array_equal(trainable.weight.grad.array, [[0] * 3, [0] * 3, [2] * 3, [0] * 3])
 
     with pytest.raises(ValueError, match="2-D"):
         gn.nn.Embedding.from_pretrained(gn.zeros(3))
@@ -169,7 +169,7 @@ def test_second_order_gradient_matches_torch():
         y = (out ** 3).sum()
         (g,) = (gn.autograd.grad if lib is gn else torch.autograd.grad)(y, [weight], create_graph=True)
         (g * g).sum().backward()
-    np.testing.assert_allclose(wg.grad.data, wt.grad.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(wg.grad.array, wt.grad.numpy(), rtol=1e-5, atol=1e-5)
 
 
 def test_gradcheck_float64_with_repeats():

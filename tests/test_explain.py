@@ -84,7 +84,7 @@ def test_vanishing_gradient_numbers_are_autograd_norms():
     t = gn.tensor(rng.standard_normal((16, 1)).astype(np.float32))
     ((model(x) - t) ** 2).mean().backward()
     for i in range(3):
-        assert norms[i] == pytest.approx(float(np.linalg.norm(model[i].linear.weight.grad.data)), rel=1e-5)
+        assert norms[i] == pytest.approx(float(np.linalg.norm(model[i].linear.weight.grad.array)), rel=1e-5)
     with pytest.raises(ValueError, match="unknown variant"):
         vg.build("tanh", 2, 4)
 

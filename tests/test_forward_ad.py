@@ -104,13 +104,13 @@ def test_jvp_matches_torch(name, fns, makers):
     for g, t in _pairs(out, t_out) + _pairs(tan, t_tan):
         assert g.shape == tuple(t.shape), name
         assert g.dtype == np.float64
-        np.testing.assert_allclose(g.data, t.detach().numpy(), rtol=1e-10, atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(g.array, t.detach().numpy(), rtol=1e-10, atol=1e-12, err_msg=name)
 
 
 def test_jvp_float32_keeps_dtype():
     out, tan, t_out, t_tan = _run(lambda a, b: (a @ b).tanh(), [_normal((3, 4)), _normal((4, 2))], dtype=np.float32)
     assert tan.dtype == np.float32
-    np.testing.assert_allclose(tan.data, t_tan.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(tan.array, t_tan.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_jvp_is_jacobian_times_vector():
@@ -121,30 +121,30 @@ def test_jvp_is_jacobian_times_vector():
         e = np.zeros(4)
         e[i] = 1.0
         _, col = gn.autograd.jvp(f, (x,), (gn.tensor(e),))
-        xr = gn.tensor(x.data, requires_grad=True)
-        rows = [gn.autograd.grad(f(xr)[j], xr)[0].data[i] for j in range(4)]
-        np.testing.assert_allclose(col.data, rows, rtol=1e-12, atol=1e-14)
+        xr = gn.tensor(x.array, requires_grad=True)
+        rows = [gn.autograd.grad(f(xr)[j], xr)[0].array[i] for j in range(4)]
+        np.testing.assert_allclose(col.array, rows, rtol=1e-12, atol=1e-14)
 
 
 def test_single_tensor_arguments_and_unused_output_gets_zero_tangent():
     x = gn.tensor([1.0, 2.0])
     out, tan = gn.autograd.jvp(lambda a: (a * 3, gn.ones(2)), x, gn.tensor([1.0, -1.0]))
     assert isinstance(out, tuple) and len(tan) == 2
-    np.testing.assert_allclose(tan[0].data, [3.0, -3.0])
-    np.testing.assert_array_equal(tan[1].data, [0.0, 0.0])
+    np.testing.assert_allclose(tan[0].array, [3.0, -3.0])
+    np.testing.assert_array_equal(tan[1].array, [0.0, 0.0])
 
 
 def test_has_aux():
     x = gn.tensor([0.5, 1.5])
     out, tan, aux = gn.autograd.jvp(lambda a: (a.exp(), "aux"), (x,), (gn.ones(2),), has_aux=True)
     assert aux == "aux"
-    np.testing.assert_allclose(tan.data, np.exp([0.5, 1.5]), rtol=1e-6)
+    np.testing.assert_allclose(tan.array, np.exp([0.5, 1.5]), rtol=1e-6)
 
 
 def test_constant_inputs_have_no_tangent():
     c = gn.tensor([2.0, 3.0])
     _, tan = gn.autograd.jvp(lambda a: a * c + c.exp(), (gn.tensor([1.0, 1.0]),), (gn.tensor([1.0, 10.0]),))
-    np.testing.assert_allclose(tan.data, [2.0, 30.0])
+    np.testing.assert_allclose(tan.array, [2.0, 30.0])
 
 
 def test_missing_rule_raises_naming_the_operation():
@@ -184,6 +184,6 @@ def test_dual_level_api_and_reverse_mode_alongside():
         assert forward_ad.unpack_dual(primal).tangent is None
         np.testing.assert_allclose(tangent.item(), 2 * 0.3, rtol=1e-6)
         y.backward()
-    np.testing.assert_allclose(x.grad.data, [0.6, -1.4], rtol=1e-6)
+    np.testing.assert_allclose(x.grad.array, [0.6, -1.4], rtol=1e-6)
     assert function_module._forward_hook is None
 

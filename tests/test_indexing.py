@@ -132,28 +132,28 @@ def test_parity(case):
 def test_getitem_repeated_index_accumulates():
     x = gn.tensor([1.0, 2.0, 3.0], requires_grad=True)
     x[gn.tensor([0, 0, 2, 0])].sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [3.0, 0.0, 1.0])
+    np.testing.assert_array_equal(x.grad.array, [3.0, 0.0, 1.0])
 
 
 def test_getitem_basic_is_view_of_input():
     x = gn.zeros(3, 4)
     x[1][2] = 5.0
-    assert x.data[1, 2] == 5.0
+    assert x.array[1, 2] == 5.0
 
 
 def test_getitem_second_order():
     x = gn.tensor([1.0, 2.0, 3.0], dtype=gn.float64, requires_grad=True)
     y = (x[[0, 0, 2]] ** 3).sum()
     (g,) = gn.autograd.grad(y, x, create_graph=True)
-    np.testing.assert_allclose(g.data, [6.0, 0.0, 27.0])
+    np.testing.assert_allclose(g.array, [6.0, 0.0, 27.0])
     (h,) = gn.autograd.grad(g.sum(), x)
-    np.testing.assert_allclose(h.data, [12.0, 0.0, 18.0])
+    np.testing.assert_allclose(h.array, [12.0, 0.0, 18.0])
 
 
 def test_setitem_with_tensor_index():
     x = gn.zeros(4)
     x[gn.tensor([1, 3])] = 2.0
-    np.testing.assert_array_equal(x.data, [0, 2, 0, 2])
+    np.testing.assert_array_equal(x.array, [0, 2, 0, 2])
 
 
 def test_cat_promotes_dtype():
@@ -174,16 +174,16 @@ def test_scatter_add_src_larger_than_index():
     x = gn.zeros(3, 3, dtype=gn.float64, requires_grad=True)
     s = gn.tensor(np.arange(12.0).reshape(3, 4), requires_grad=True)
     out = x.scatter_add(0, gn.tensor([[0, 1], [2, 0]]), s)
-    np.testing.assert_array_equal(out.data, [[0, 5, 0], [0, 1, 0], [4, 0, 0]])
+    np.testing.assert_array_equal(out.array, [[0, 5, 0], [0, 1, 0], [4, 0, 0]])
     out.sum().backward()
-    np.testing.assert_array_equal(s.grad.data, [[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 0, 0]])
-    np.testing.assert_array_equal(x.grad.data, np.ones((3, 3)))
+    np.testing.assert_array_equal(s.grad.array, [[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 0, 0]])
+    np.testing.assert_array_equal(x.grad.array, np.ones((3, 3)))
 
 
 def test_one_hot_dtype_and_value():
     out = gn.nn.functional.one_hot(gn.tensor([2, 0]), 3)
     assert out.dtype == gn.int64
-    np.testing.assert_array_equal(out.data, [[0, 0, 1], [1, 0, 0]])
+    np.testing.assert_array_equal(out.array, [[0, 0, 1], [1, 0, 0]])
 
 
 # ---- bad input: the error names the op and the offending shapes / values -----------------------

@@ -43,7 +43,7 @@ def test_fan_errors():
 
 
 def _check_uniform(t, bound):
-    v = t.data
+    v = t.array
     assert np.abs(v).max() <= bound * (1 + 1e-6)
     assert np.abs(v).max() > 0.99 * bound
     assert abs(v.mean()) < 4 * bound / math.sqrt(3 * v.size)
@@ -51,7 +51,7 @@ def _check_uniform(t, bound):
 
 
 def _check_normal(t, std, mean=0.0):
-    v = t.data
+    v = t.array
     assert abs(v.mean() - mean) < 4 * std / math.sqrt(v.size)
     np.testing.assert_allclose(v.std(), std, rtol=0.02)
 
@@ -59,13 +59,13 @@ def _check_normal(t, std, mean=0.0):
 def test_uniform_normal_constant():
     gn.manual_seed(0)
     t = init.uniform_(gn.empty(200, 300), -2.0, 4.0)
-    assert t.data.min() >= -2 and t.data.max() < 4
-    assert abs(t.data.mean() - 1.0) < 0.03 and abs(t.data.std() - 6 / math.sqrt(12)) < 0.02
+    assert t.array.min() >= -2 and t.array.max() < 4
+    assert abs(t.array.mean() - 1.0) < 0.03 and abs(t.array.std() - 6 / math.sqrt(12)) < 0.02
     _check_normal(init.normal_(gn.empty(200, 300), 1.5, 0.5), 0.5, 1.5)
     c = gn.empty(3, 2, dtype=gn.float64)
-    assert init.constant_(c, 0.25) is c and c.dtype == np.float64 and np.all(c.data == 0.25)
-    assert np.all(init.ones_(gn.empty(4)).data == 1) and np.all(init.zeros_(gn.ones(4)).data == 0)
-    np.testing.assert_array_equal(init.eye_(gn.empty(2, 3)).data, np.eye(2, 3))
+    assert init.constant_(c, 0.25) is c and c.dtype == np.float64 and np.all(c.array == 0.25)
+    assert np.all(init.ones_(gn.empty(4)).array == 1) and np.all(init.zeros_(gn.ones(4)).array == 0)
+    np.testing.assert_array_equal(init.eye_(gn.empty(2, 3)).array, np.eye(2, 3))
     with pytest.raises(ValueError, match="2 dimensions"):
         init.eye_(gn.empty(2, 2, 2))
 
@@ -93,10 +93,10 @@ def test_kaiming():
 def test_orthogonal():
     gn.manual_seed(3)
     for shape in [(5, 8), (8, 5), (6, 6), (4, 2, 3, 3)]:
-        w = init.orthogonal_(gn.empty(*shape, dtype=gn.float64), gain=1.5).data.reshape(shape[0], -1)
+        w = init.orthogonal_(gn.empty(*shape, dtype=gn.float64), gain=1.5).array.reshape(shape[0], -1)
         small = w @ w.T if w.shape[0] <= w.shape[1] else w.T @ w
         np.testing.assert_allclose(small, 2.25 * np.eye(small.shape[0]), atol=1e-10)
-    w = init.orthogonal_(gn.empty(10, 10)).data
+    w = init.orthogonal_(gn.empty(10, 10)).array
     np.testing.assert_allclose(w @ w.T, np.eye(10), atol=1e-5)
     with pytest.raises(ValueError, match="2 or more dimensions"):
         init.orthogonal_(gn.empty(3))
@@ -116,7 +116,7 @@ def _truncnorm_moments(mean, std, a, b):
                                           (0.0, 1.0, 5.0, 6.0)])
 def test_trunc_normal(mean, std, a, b):
     gn.manual_seed(4)
-    v = init.trunc_normal_(gn.empty(300, 300, dtype=gn.float64), mean, std, a, b).data
+    v = init.trunc_normal_(gn.empty(300, 300, dtype=gn.float64), mean, std, a, b).array
     assert v.min() >= a and v.max() <= b
     m, s = _truncnorm_moments(mean, std, a, b)
     assert abs(v.mean() - m) < 5 * s / math.sqrt(v.size)
@@ -125,20 +125,20 @@ def test_trunc_normal(mean, std, a, b):
 
 def test_reproducible_and_generator():
     gn.manual_seed(7)
-    a = init.kaiming_normal_(gn.empty(4, 5)).data.copy()
+    a = init.kaiming_normal_(gn.empty(4, 5)).array.copy()
     gn.manual_seed(7)
-    b = init.kaiming_normal_(gn.empty(4, 5)).data.copy()
+    b = init.kaiming_normal_(gn.empty(4, 5)).array.copy()
     np.testing.assert_array_equal(a, b)
     g1, g2 = gn.Generator(11), gn.Generator(11)
-    x = init.xavier_uniform_(gn.empty(3, 3), generator=g1).data.copy()
+    x = init.xavier_uniform_(gn.empty(3, 3), generator=g1).array.copy()
     init.normal_(gn.empty(100))  # draws from the default generator do not disturb g2
-    np.testing.assert_array_equal(init.xavier_uniform_(gn.empty(3, 3), generator=g2).data, x)
+    np.testing.assert_array_equal(init.xavier_uniform_(gn.empty(3, 3), generator=g2).array, x)
 
 
 def test_in_place_on_parameter_keeps_object_and_dtype():
     p = nn.Parameter(gn.zeros(3, 4, dtype=gn.float64))
-    data = p.data
-    assert init.kaiming_uniform_(p) is p and p.data is data and p.dtype == np.float64
+    data = p.array
+    assert init.kaiming_uniform_(p) is p and p.array is data and p.dtype == np.float64
     assert p.requires_grad and p.grad_fn is None
 
 
@@ -148,7 +148,7 @@ def test_linear_default_init_matches_torch_distribution():
     g, t = nn.Linear(400, 300), torch.nn.Linear(400, 300)
     bound = 1 / math.sqrt(400)  # kaiming_uniform_(a=sqrt(5)) -> U(-1/sqrt(fan_in), 1/sqrt(fan_in))
     for gp, tp in [(g.weight, t.weight), (g.bias, t.bias)]:
-        gv, tv = gp.data, tp.detach().numpy()
+        gv, tv = gp.array, tp.detach().numpy()
         assert gv.dtype == tv.dtype == np.float32 and gv.shape == tv.shape
         assert np.abs(gv).max() <= bound and np.abs(tv).max() <= bound
         assert np.abs(gv).max() > 0.95 * bound
@@ -157,4 +157,4 @@ def test_linear_default_init_matches_torch_distribution():
     assert nn.Linear(3, 2, dtype=gn.float64).weight.dtype == np.float64
     assert nn.Linear(3, 2, bias=False).bias is None
     z = nn.Linear(0, 2)  # no input features: weight is empty, bias zero (bound 0)
-    assert z.weight.shape == (2, 0) and np.all(z.bias.data == 0)
+    assert z.weight.shape == (2, 0) and np.all(z.bias.array == 0)

@@ -52,7 +52,7 @@ def test_linear_second_order_matches_torch():
         loss = (lin(x, w, b) ** 3).sum()
         gw, = (gn.autograd.grad if lib is gn else torch.autograd.grad)(loss, [w], create_graph=True)
         (gw ** 2).sum().backward()
-        grads.append([np.asarray(t.grad.data if lib is gn else t.grad.numpy()) for t in (x, w, b)])
+        grads.append([np.asarray(t.grad.array if lib is gn else t.grad.numpy()) for t in (x, w, b)])
     for g, t in zip(*grads):
         np.testing.assert_allclose(g, t, rtol=1e-10)
 
@@ -89,7 +89,7 @@ def test_every_mlp_parameter_gets_a_gradient():
     names = [n for n, _ in mlp.named_parameters()]
     assert names == ["0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"]
     for name, p in mlp.named_parameters():
-        assert p.grad is not None and p.grad.shape == p.shape and np.any(p.grad.data != 0), name
+        assert p.grad is not None and p.grad.shape == p.shape and np.any(p.grad.array != 0), name
 
 
 # ---- activation modules ---------------------------------------------------------------------------------
@@ -126,7 +126,7 @@ def test_softmax_implicit_dim_warns_like_torch():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         expected = torch.nn.Softmax()(torch.tensor(x)).numpy()
-    np.testing.assert_allclose(y.data, expected, rtol=1e-6)
+    np.testing.assert_allclose(y.array, expected, rtol=1e-6)
 
 
 def test_gelu_rejects_bad_approximate():
@@ -141,13 +141,13 @@ def test_dropout_scale_fraction_and_gradient():
     p = 0.3
     x = gn.tensor(np.random.default_rng(1).uniform(1, 2, (400, 250)).astype(np.float32), requires_grad=True)
     y = F.dropout(x, p)
-    kept = y.data != 0
+    kept = y.array != 0
     assert abs(kept.mean() - (1 - p)) < 0.01
-    np.testing.assert_allclose(y.data[kept], x.data[kept] / (1 - p), rtol=1e-6)
+    np.testing.assert_allclose(y.array[kept], x.array[kept] / (1 - p), rtol=1e-6)
     assert y.dtype == np.float32
     up = np.random.default_rng(2).standard_normal(x.shape).astype(np.float32)
     y.backward(gn.tensor(up))
-    np.testing.assert_allclose(x.grad.data, up * kept / (1 - p), rtol=1e-6)
+    np.testing.assert_allclose(x.grad.array, up * kept / (1 - p), rtol=1e-6)
 
 
 def test_dropout_identity_cases_and_p_one():
@@ -155,9 +155,9 @@ def test_dropout_identity_cases_and_p_one():
     assert F.dropout(x, 0.5, training=False) is x
     assert F.dropout(x, 0.0) is x
     y = F.dropout(x, 1.0)
-    assert np.all(y.data == 0)
+    assert np.all(y.array == 0)
     y.sum().backward()
-    assert np.all(x.grad.data == 0)
+    assert np.all(x.grad.array == 0)
     for bad in (-0.1, 1.5, "0.5", True):
         with pytest.raises(ValueError, match="between 0 and 1"):
             F.dropout(x, bad)
@@ -168,12 +168,12 @@ def test_dropout_identity_cases_and_p_one():
 def test_dropout_seed_reproducible_and_float64():
     x = gn.ones(50, 50, dtype=gn.float64)
     gn.manual_seed(42)
-    a = F.dropout(x, 0.5).data
+    a = F.dropout(x, 0.5).array
     gn.manual_seed(42)
-    b = F.dropout(x, 0.5).data
+    b = F.dropout(x, 0.5).array
     np.testing.assert_array_equal(a, b)
     assert a.dtype == np.float64 and set(np.unique(a)) <= {0.0, 2.0}
-    assert not np.array_equal(F.dropout(x, 0.5).data, a)
+    assert not np.array_equal(F.dropout(x, 0.5).array, a)
 
 
 def test_dropout_module_train_eval():
@@ -181,7 +181,7 @@ def test_dropout_module_train_eval():
     assert repr(m) == repr(torch.nn.Dropout(0.25))
     x = gn.ones(1000)
     y = m(x)
-    assert set(np.unique(y.data)) <= {0.0, np.float32(1 / 0.75)} and np.any(y.data == 0)
+    assert set(np.unique(y.array)) <= {0.0, np.float32(1 / 0.75)} and np.any(y.array == 0)
     m.eval()
     assert m(x) is x
 
@@ -192,15 +192,15 @@ def test_dropout2d_drops_whole_channels(shape):
     x = gn.tensor(np.random.default_rng(0).uniform(1, 2, shape).astype(np.float32), requires_grad=True)
     m = nn.Dropout2d(0.4)
     y = m(x)
-    chan = y.data.reshape(-1, shape[-2] * shape[-1])
+    chan = y.array.reshape(-1, shape[-2] * shape[-1])
     zero = np.all(chan == 0, axis=1)
     nonzero = np.all(chan != 0, axis=1)
     assert np.all(zero | nonzero)  # each (H, W) map is kept or dropped as a whole
     assert 0.2 < zero.mean() < 0.6
     keep = ~zero.reshape(shape[:-2] + (1, 1))
-    np.testing.assert_allclose(y.data, x.data * keep / 0.6, rtol=1e-6)
+    np.testing.assert_allclose(y.array, x.array * keep / 0.6, rtol=1e-6)
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.data, np.broadcast_to(keep / 0.6, shape), rtol=1e-6)
+    np.testing.assert_allclose(x.grad.array, np.broadcast_to(keep / 0.6, shape), rtol=1e-6)
     m.eval()
     assert m(x) is x
     assert repr(m) == repr(torch.nn.Dropout2d(0.4))
@@ -209,7 +209,7 @@ def test_dropout2d_drops_whole_channels(shape):
 def test_dropout1d_and_channel_shape_errors():
     gn.manual_seed(4)
     y = F.dropout1d(gn.ones(4, 20, 6), 0.5)
-    rows = y.data.reshape(-1, 6)
+    rows = y.array.reshape(-1, 6)
     assert np.all(np.all(rows == 0, 1) | np.all(rows == 2, 1))
     assert nn.Dropout1d(0.5)(gn.ones(20, 6)).shape == (20, 6)
     with pytest.raises(ValueError, match=r"dropout2d.*\(3, 4\)"):

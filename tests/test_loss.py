@@ -204,9 +204,9 @@ def test_cross_entropy_extreme_logits(ls):
     ref = TF.cross_entropy(tt, torch.tensor(t), label_smoothing=ls)
     out.backward()
     ref.backward()
-    assert np.isfinite(out.item()) and np.isfinite(g.grad.data).all()
+    assert np.isfinite(out.item()) and np.isfinite(g.grad.array).all()
     np.testing.assert_allclose(out.item(), ref.item(), rtol=1e-6)
-    np.testing.assert_allclose(g.grad.data, tt.grad.numpy(), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(g.grad.array, tt.grad.numpy(), rtol=1e-6, atol=1e-7)
 
 
 def test_bce_with_logits_extreme():
@@ -220,7 +220,7 @@ def test_bce_with_logits_extreme():
     out.backward()
     ref.backward()
     np.testing.assert_allclose(out.item(), ref.item(), rtol=1e-6)
-    np.testing.assert_allclose(g.grad.data, tt.grad.numpy(), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(g.grad.array, tt.grad.numpy(), rtol=1e-6, atol=1e-7)
 
 
 def test_bce_log_clamp():
@@ -230,10 +230,10 @@ def test_bce_log_clamp():
     tt = torch.tensor(x, requires_grad=True)
     out = F.binary_cross_entropy(g, gn.tensor(y), reduction="none")
     ref = TF.binary_cross_entropy(tt, torch.tensor(y), reduction="none")
-    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(out.array, ref.detach().numpy(), rtol=1e-6)
     out.sum().backward()
     ref.sum().backward()
-    np.testing.assert_allclose(g.grad.data, tt.grad.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(g.grad.array, tt.grad.numpy(), rtol=1e-6)
 
 
 def test_bce_target_gradient():
@@ -243,8 +243,8 @@ def test_bce_target_gradient():
     tx, ty = torch.tensor(x, requires_grad=True), torch.tensor(y, requires_grad=True)
     F.binary_cross_entropy(gx, gy).backward()
     TF.binary_cross_entropy(tx, ty).backward()
-    np.testing.assert_allclose(gx.grad.data, tx.grad.numpy(), rtol=1e-10)
-    np.testing.assert_allclose(gy.grad.data, ty.grad.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(gx.grad.array, tx.grad.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(gy.grad.array, ty.grad.numpy(), rtol=1e-10)
     gn.autograd.gradcheck(lambda a, b: F.binary_cross_entropy(a, b, reduction="none"),
                           [gn.Tensor(x, requires_grad=True), gn.Tensor(y, requires_grad=True)])
 
@@ -265,7 +265,7 @@ def _double_backward(lib, fn, arrays):
         (g,) = gn.autograd.grad(fn(*xs), [xs[0]], create_graph=True)
         v = gn.Tensor(np.linspace(-1, 1, g.numel()).reshape(g.shape).astype(arrays[0].dtype))
         (g * v).sum().backward()
-        return [x.grad.data for x in xs]
+        return [x.grad.array for x in xs]
     xs = [torch.tensor(a, requires_grad=True) for a in arrays]
     (g,) = torch.autograd.grad(fn(*xs), [xs[0]], create_graph=True)
     v = torch.tensor(np.linspace(-1, 1, g.numel()).reshape(g.shape).astype(arrays[0].dtype))
@@ -398,8 +398,8 @@ def test_loss_modules_match_torch(name, kw, specs):
         if g.requires_grad:
             leaves.append((g, t))
     g_out, t_out = g_mod(*g_args), t_mod(*t_args)
-    np.testing.assert_allclose(g_out.data, t_out.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(g_out.array, t_out.detach().numpy(), rtol=1e-5, atol=1e-6)
     g_out.sum().backward()
     t_out.sum().backward()
     for g, t in leaves:
-        np.testing.assert_allclose(g.grad.data, t.grad.numpy(), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(g.grad.array, t.grad.numpy(), rtol=1e-4, atol=1e-5)

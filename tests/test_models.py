@@ -19,7 +19,7 @@ def _all_params_get_gradient(model, loss):
     for name, p in model.named_parameters():
         assert p.grad is not None, f"{name} got no gradient"
         assert p.grad.shape == p.shape
-        assert np.abs(p.grad.data).max() > 0, f"{name} got an all-zero gradient"
+        assert np.abs(p.grad.array).max() > 0, f"{name} got an all-zero gradient"
 
 
 # ---- GPT ------------------------------------------------------------------------------------------
@@ -49,21 +49,21 @@ def test_gpt_shapes_loss_and_gradients():
 
 def test_gpt_init_follows_gpt2():
     model = small_gpt(n_layer=8, n_embd=64, block_size=64, vocab_size=200)
-    w = model.transformer.h[0].mlp.c_fc.weight.data
-    proj = np.concatenate([b.attn.c_proj.weight.data.ravel() for b in model.transformer.h])
+    w = model.transformer.h[0].mlp.c_fc.weight.array
+    proj = np.concatenate([b.attn.c_proj.weight.array.ravel() for b in model.transformer.h])
     assert abs(w.std() - 0.02) < 0.002
     assert abs(proj.std() - 0.02 / math.sqrt(16)) < 0.0006
-    assert np.all(model.transformer.h[0].attn.c_attn.bias.data == 0)
-    assert abs(model.transformer.wte.weight.data.std() - 0.02) < 0.002
+    assert np.all(model.transformer.h[0].attn.c_attn.bias.array == 0)
+    assert abs(model.transformer.wte.weight.array.std() - 0.02) < 0.002
 
 
 def test_gpt_ignores_minus_100_targets():
     model = small_gpt()
     idx = gn.randint(0, 23, (2, 8))
-    y = idx.data.copy()
+    y = idx.array.copy()
     y[:, :4] = -100
     logits, loss = model(idx, gn.tensor(y))
-    kept = logits.data[:, 4:].reshape(-1, 23)
+    kept = logits.array[:, 4:].reshape(-1, 23)
     logp = kept - np.log(np.exp(kept).sum(-1, keepdims=True))
     ref = -logp[np.arange(len(kept)), y[:, 4:].ravel()].mean()
     assert abs(loss.item() - ref) < 1e-5
@@ -72,11 +72,11 @@ def test_gpt_ignores_minus_100_targets():
 def test_gpt_is_causal():
     model = small_gpt()
     idx = gn.randint(0, 23, (2, 12))
-    base = model(idx)[0].data
+    base = model(idx)[0].array
     for t in (0, 5, 11):
-        changed = idx.data.copy()
+        changed = idx.array.copy()
         changed[:, t] = (changed[:, t] + 1) % 23
-        out = model(gn.tensor(changed))[0].data
+        out = model(gn.tensor(changed))[0].array
         np.testing.assert_array_equal(out[:, :t], base[:, :t])  # earlier positions exactly unchanged
         assert np.abs(out[:, t:] - base[:, t:]).max() > 1e-4
 
@@ -84,14 +84,14 @@ def test_gpt_is_causal():
 def test_kv_cache_gives_the_same_logits():
     model = small_gpt().eval()
     idx = gn.randint(0, 23, (2, 10))
-    full = model.lm_head(model.hidden(idx)).data
+    full = model.lm_head(model.hidden(idx)).array
     from glassnet.models.gpt import KVCache
 
     cache = KVCache(model.n_layer)
-    parts = [model.lm_head(model.hidden(idx[:, :4], cache)).data]  # a prompt, then one token at a time,
-    parts.append(model.lm_head(model.hidden(idx[:, 4:7], cache)).data)  # then several at once
+    parts = [model.lm_head(model.hidden(idx[:, :4], cache)).array]  # a prompt, then one token at a time,
+    parts.append(model.lm_head(model.hidden(idx[:, 4:7], cache)).array)  # then several at once
     for t in range(7, 10):
-        parts.append(model.lm_head(model.hidden(idx[:, t:t + 1], cache)).data)
+        parts.append(model.lm_head(model.hidden(idx[:, t:t + 1], cache)).array)
     np.testing.assert_allclose(np.concatenate(parts, 1), full, rtol=1e-5, atol=1e-5)
     assert cache.length == 10
 
@@ -104,8 +104,8 @@ def test_cached_generation_equals_uncached(options):
     a = model.generate(prompt, 30, generator=gn.Generator(7), use_cache=True, **options)
     b = model.generate(prompt, 30, generator=gn.Generator(7), use_cache=False, **options)
     assert a.shape == (3, 35) and a.dtype == np.int64
-    np.testing.assert_array_equal(a.data, b.data)
-    np.testing.assert_array_equal(a.data[:, :5], prompt.data)
+    np.testing.assert_array_equal(a.array, b.array)
+    np.testing.assert_array_equal(a.array[:, :5], prompt.array)
 
 
 def test_sampling_rules():
@@ -189,13 +189,13 @@ def test_gpt_loads_pytorch_weights_and_matches_it():
     x, y = rng.integers(0, 29, (3, 12)), rng.integers(0, 29, (3, 12))
     t_logits, t_loss = ref(torch.from_numpy(x), torch.from_numpy(y))
     g_logits, g_loss = model(gn.tensor(x), gn.tensor(y))
-    np.testing.assert_allclose(g_logits.data, t_logits.detach().numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(g_logits.array, t_logits.detach().numpy(), rtol=1e-4, atol=1e-5)
     assert abs(g_loss.item() - t_loss.item()) < 1e-5
     t_loss.backward()
     g_loss.backward()
     t_grads = dict(ref.named_parameters())
     for name, p in model.named_parameters():
-        np.testing.assert_allclose(p.grad.data, t_grads[name].grad.numpy(), rtol=1e-3, atol=2e-6, err_msg=name)
+        np.testing.assert_allclose(p.grad.array, t_grads[name].grad.numpy(), rtol=1e-3, atol=2e-6, err_msg=name)
 
 
 def test_gpt_state_dict_round_trip_keeps_tying(tmp_path):
@@ -205,16 +205,16 @@ def test_gpt_state_dict_round_trip_keeps_tying(tmp_path):
     other.load_state_dict(gn.load(tmp_path / "gpt.safetensors"))
     assert other.lm_head.weight is other.transformer.wte.weight
     idx = gn.randint(0, 23, (2, 6))
-    np.testing.assert_array_equal(other(idx)[0].data, model(idx)[0].data)
+    np.testing.assert_array_equal(other(idx)[0].array, model(idx)[0].array)
 
 
 def test_gpt_dropout_only_in_training():
     model = small_gpt(dropout=0.5)
     idx = gn.randint(0, 23, (2, 8))
     model.eval()
-    np.testing.assert_array_equal(model(idx)[0].data, model(idx)[0].data)
+    np.testing.assert_array_equal(model(idx)[0].array, model(idx)[0].array)
     model.train()
-    assert np.abs(model(idx)[0].data - model(idx)[0].data).max() > 0
+    assert np.abs(model(idx)[0].array - model(idx)[0].array).max() > 0
 
 
 # ---- encoder-decoder Transformer ------------------------------------------------------------------
@@ -234,7 +234,7 @@ def test_seq2seq_shapes_and_gradients():
     model.zero_grad()
     loss.backward()
     for name, p in model.named_parameters():
-        assert p.grad is not None and np.abs(p.grad.data).max() > 0, name
+        assert p.grad is not None and np.abs(p.grad.array).max() > 0, name
 
 
 def test_seq2seq_padding_and_causality():
@@ -242,10 +242,10 @@ def test_seq2seq_padding_and_causality():
     src = gn.tensor([[5, 6, 7]])
     padded = gn.tensor([[5, 6, 7, 0, 0]])
     tgt = gn.tensor([[1, 8, 9, 10]])
-    out = model(src, tgt).data
-    np.testing.assert_allclose(model(padded, tgt).data, out, rtol=1e-5, atol=1e-5)  # padding is invisible
+    out = model(src, tgt).array
+    np.testing.assert_allclose(model(padded, tgt).array, out, rtol=1e-5, atol=1e-5)  # padding is invisible
     later = gn.tensor([[1, 8, 11, 12]])
-    np.testing.assert_allclose(model(src, later).data[:, :2], out[:, :2], rtol=1e-6, atol=1e-6)  # causal
+    np.testing.assert_allclose(model(src, later).array[:, :2], out[:, :2], rtol=1e-6, atol=1e-6)  # causal
 
 
 def test_seq2seq_greedy_decode_and_cross_attention():
@@ -255,7 +255,7 @@ def test_seq2seq_greedy_decode_and_cross_attention():
     assert out.shape[0] == 2 and out.shape[1] <= 6 and out.dtype == np.int64
     # greedy: each token is the argmax given the previous ones
     tgt = np.concatenate([np.ones((2, 1), np.int64), out], 1)
-    logits = model(src, gn.tensor(tgt[:, :-1])).data
+    logits = model(src, gn.tensor(tgt[:, :-1])).array
     done = np.cumsum(out == 2, 1) - (out == 2) > 0  # positions after an eos are padding
     assert (logits.argmax(-1) == out)[~done].all()
     weights = model.cross_attention(src, gn.tensor([[1, 5, 6], [1, 7, 8]]))
@@ -273,16 +273,16 @@ def test_mask_tokens_rule():
     ids[:, -10:] = 0  # padding: never chosen
     inputs, labels = mask_tokens(ids, mask_id=4, vocab_size=50, special_ids=(0, 1, 2, 3, 4), generator=gn.Generator(0),
                                  random_low=5)
-    chosen = labels.data != -100
+    chosen = labels.array != -100
     assert not chosen[:, -10:].any()
     assert abs(chosen[:, :-10].mean() - 0.15) < 0.01
-    np.testing.assert_array_equal(labels.data[chosen], ids[chosen])
-    masked = inputs.data[chosen] == 4
-    unchanged = inputs.data[chosen] == ids[chosen]
+    np.testing.assert_array_equal(labels.array[chosen], ids[chosen])
+    masked = inputs.array[chosen] == 4
+    unchanged = inputs.array[chosen] == ids[chosen]
     assert abs(masked.mean() - 0.8) < 0.02
     assert abs(unchanged.mean() - 0.1 - 0.1 / 45) < 0.02  # kept, plus random draws that hit the same id
-    np.testing.assert_array_equal(inputs.data[~chosen], ids[~chosen])
-    assert inputs.data.min() >= 0 and inputs.data.max() < 50
+    np.testing.assert_array_equal(inputs.array[~chosen], ids[~chosen])
+    assert inputs.array.min() >= 0 and inputs.array.max() < 50
 
 
 def test_bert_shapes_gradients_and_tiny_overfit():
@@ -310,7 +310,7 @@ def test_patchify_equals_a_strided_convolution():
     x = np.random.default_rng(0).standard_normal((2, 3, 8, 8)).astype(np.float32)
     w = np.random.default_rng(1).standard_normal((5, 3, 4, 4)).astype(np.float32)
     conv = TF.conv2d(torch.from_numpy(x), torch.from_numpy(w), stride=4)  # (2, 5, 2, 2)
-    ours = patchify(gn.tensor(x), 4).data @ w.reshape(5, -1).T  # (2, 4, 5)
+    ours = patchify(gn.tensor(x), 4).array @ w.reshape(5, -1).T  # (2, 4, 5)
     np.testing.assert_allclose(ours, conv.numpy().reshape(2, 5, 4).transpose(0, 2, 1), rtol=1e-5, atol=1e-5)
 
 

@@ -59,11 +59,11 @@ def test_load_torch_weights_gives_identical_outputs_both_ways():
         t.body[2].running.normal_()
     copy_torch_to_gn(t, g)
     x = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
-    np.testing.assert_allclose(g(gn.tensor(x)).data, t(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(g(gn.tensor(x)).array, t(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
     # and back: glassnet's own weights -> torch
     g2, t2 = make_pair(gn), make_pair(torch)
     copy_gn_to_torch(g2, t2)
-    np.testing.assert_allclose(g2(gn.tensor(x)).data, t2(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(g2(gn.tensor(x)).array, t2(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
     for k, v in numpy_state(g2).items():
         np.testing.assert_array_equal(v, numpy_state(t2)[k])
 
@@ -77,15 +77,15 @@ def test_state_dict_shares_memory_and_load_copies():
     sd = m.state_dict()
     assert isinstance(sd, OrderedDict)
     assert not sd["weight"].requires_grad and sd["weight"].grad_fn is None
-    assert np.shares_memory(sd["weight"].data, m.weight.data)
+    assert np.shares_memory(sd["weight"].array, m.weight.array)
     assert m.state_dict(keep_vars=True)["weight"] is m.weight
     src = {"weight": np.full((2, 2), 3.0), "bias": gn.tensor([1.0, 2.0])}
     w_obj = m.weight
     res = m.load_state_dict(src)
     assert m.weight is w_obj and m.weight.dtype == np.float32  # in place, cast to the parameter's dtype
-    np.testing.assert_array_equal(m.weight.data, 3.0)
+    np.testing.assert_array_equal(m.weight.array, 3.0)
     src["weight"][0, 0] = 7.0
-    assert m.weight.data[0, 0] == 3.0
+    assert m.weight.array[0, 0] == 3.0
     assert res.missing_keys == [] and res.unexpected_keys == []
 
 
@@ -105,7 +105,7 @@ def test_strict_load_errors_name_every_key_and_change_nothing():
     # non-strict: missing/unexpected reported, shapes still checked
     res = m.load_state_dict({"0.weight": np.ones((2, 3)), "junk": np.zeros(1)}, strict=False)
     assert res.missing_keys == ["0.bias", "2.weight", "2.bias"] and res.unexpected_keys == ["junk"]
-    np.testing.assert_array_equal(m[0].weight.data, 1.0)
+    np.testing.assert_array_equal(m[0].weight.array, 1.0)
     with pytest.raises(RuntimeError, match="size mismatch for 0.weight"):
         m.load_state_dict({"0.weight": np.ones((3, 2))}, strict=False)
 
@@ -166,14 +166,14 @@ def test_hooks_and_handles():
     m = nn.Linear(2, 2)
     calls = []
     h1 = m.register_forward_pre_hook(lambda mod, args: calls.append(("pre", mod)) or (args[0] * 0,))
-    h2 = m.register_forward_hook(lambda mod, args, out: calls.append(("post", args[0].data.sum())) or out + 1)
+    h2 = m.register_forward_hook(lambda mod, args, out: calls.append(("post", args[0].array.sum())) or out + 1)
     x = gn.ones(1, 2)
     y = m(x)
     assert calls == [("pre", m), ("post", 0.0)]  # the forward hook sees the modified input
-    np.testing.assert_allclose(y.data, m.bias.data[None] + 1, rtol=1e-6)
+    np.testing.assert_allclose(y.array, m.bias.array[None] + 1, rtol=1e-6)
     h1.remove()
     h2.remove()
-    np.testing.assert_allclose(m(x).data, (x.data @ m.weight.data.T + m.bias.data), rtol=1e-6)
+    np.testing.assert_allclose(m(x).array, (x.array @ m.weight.array.T + m.bias.array), rtol=1e-6)
     assert len(calls) == 2
     order = []
     m.register_forward_hook(lambda *a: order.append(1))
@@ -207,9 +207,9 @@ def test_zero_grad():
     m(gn.ones(4, 3)).sum().backward()
     g = m.weight.grad
     m.zero_grad(set_to_none=False)
-    assert m.weight.grad is g and np.all(g.data == 0)
+    assert m.weight.grad is g and np.all(g.array == 0)
     m(gn.ones(4, 3)).sum().backward()
-    assert np.all(m.bias.grad.data == 4)
+    assert np.all(m.bias.grad.array == 4)
     m.zero_grad()
     assert m.weight.grad is None and m.bias.grad is None
 
@@ -257,7 +257,7 @@ def test_sequential_container():
     assert list(s)[1] is b and list(s._modules) == ["0", "1", "2", "3"]
     assert s.pop(-1).__class__ is nn.Identity and len(s) == 3
     x = gn.randn(4, 2)
-    np.testing.assert_allclose(s(x).data, c(b(a(x))).data)
+    np.testing.assert_allclose(s(x).array, c(b(a(x))).array)
     s[2] = nn.Identity()
     assert isinstance(s[2], nn.Identity)
     assert len(s + nn.Sequential(nn.ReLU())) == 4
@@ -302,9 +302,9 @@ def test_deepcopy_is_independent():
     m = nn.Sequential(nn.Linear(2, 2))
     m2 = copy.deepcopy(m)
     assert m2[0].weight is not m[0].weight and isinstance(m2[0].weight, nn.Parameter)
-    np.testing.assert_array_equal(m2[0].weight.data, m[0].weight.data)
-    m2[0].weight.data[...] = 0
-    assert np.any(m[0].weight.data != 0)
+    np.testing.assert_array_equal(m2[0].weight.array, m[0].weight.array)
+    m2[0].weight.array[...] = 0
+    assert np.any(m[0].weight.array != 0)
 
 
 def test_get_submodule_and_parameter():

@@ -80,7 +80,7 @@ def _second_order(lib, fn, arrays):
         grads = gn.autograd.grad(fn(*xs), xs, gn.Tensor(np.cos(np.arange(np.prod(fn(*xs).shape)))
                                                          .reshape(fn(*xs).shape)), create_graph=True)
         sum(((g * g).sum() for g in grads), gn.tensor(0.0, dtype=np.float64)).backward()
-        return [np.zeros(x.shape) if x.grad is None else x.grad.data for x in xs]
+        return [np.zeros(x.shape) if x.grad is None else x.grad.array for x in xs]
     xs = [torch.tensor(a, requires_grad=True) for a in arrays]
     out = fn(*xs)
     grads = torch.autograd.grad(out, xs, torch.tensor(np.cos(np.arange(out.numel())).reshape(out.shape)),
@@ -132,7 +132,7 @@ def _copy_params(g_mod, t_mod):
     with torch.no_grad():
         for (gname, gp), (tname, tp) in zip(g_mod.named_parameters(), t_mod.named_parameters()):
             assert gname == tname
-            tp.copy_(torch.from_numpy(gp.data.copy()))
+            tp.copy_(torch.from_numpy(gp.array.copy()))
 
 
 def _check_state(g_mod, t_mod, rtol=1e-5, atol=1e-6):
@@ -141,7 +141,7 @@ def _check_state(g_mod, t_mod, rtol=1e-5, atol=1e-6):
     for k in t_sd:
         assert g_sd[k].shape == tuple(t_sd[k].shape), k
         assert g_sd[k].dtype == t_sd[k].numpy().dtype, k
-        np.testing.assert_allclose(g_sd[k].data, t_sd[k].numpy(), rtol=rtol, atol=atol, err_msg=k)
+        np.testing.assert_allclose(g_sd[k].array, t_sd[k].numpy(), rtol=rtol, atol=atol, err_msg=k)
 
 
 @pytest.mark.parametrize("cls,shape,kw", [
@@ -158,24 +158,24 @@ def test_running_stats_match_torch(cls, shape, kw):
     rng = np.random.default_rng(0)
     g_mod, t_mod = getattr(gn.nn, cls)(3, **kw), getattr(torch.nn, cls)(3, **kw)
     if g_mod.weight is not None:
-        g_mod.weight.data[...] = rng.uniform(0.5, 1.5, 3)
+        g_mod.weight.array[...] = rng.uniform(0.5, 1.5, 3)
     _copy_params(g_mod, t_mod)
     for step in range(4):
         x = (rng.standard_normal(shape) * (step + 1) + step).astype(np.float32)
         gx, tx = gn.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
         gy, ty = g_mod(gx), t_mod(tx)
-        np.testing.assert_allclose(gy.data, ty.detach().numpy(), rtol=1e-5, atol=2e-5)
+        np.testing.assert_allclose(gy.array, ty.detach().numpy(), rtol=1e-5, atol=2e-5)
         up = rng.standard_normal(shape).astype(np.float32)
         (gy * gn.tensor(up)).sum().backward()
         (ty * torch.from_numpy(up)).sum().backward()
-        np.testing.assert_allclose(gx.grad.data, tx.grad.numpy(), rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(gx.grad.array, tx.grad.numpy(), rtol=1e-4, atol=1e-4)
         _check_state(g_mod, t_mod)
     for (_, gp), (_, tp) in zip(g_mod.named_parameters(), t_mod.named_parameters()):
-        np.testing.assert_allclose(gp.grad.data, tp.grad.numpy(), rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(gp.grad.array, tp.grad.numpy(), rtol=1e-4, atol=1e-4)
     g_mod.eval()
     t_mod.eval()
     x = rng.standard_normal(shape).astype(np.float32)
-    np.testing.assert_allclose(g_mod(gn.tensor(x)).data, t_mod(torch.tensor(x)).detach().numpy(),
+    np.testing.assert_allclose(g_mod(gn.tensor(x)).array, t_mod(torch.tensor(x)).detach().numpy(),
                                rtol=1e-5, atol=1e-5)
     _check_state(g_mod, t_mod)  # eval does not change the statistics
 
@@ -185,7 +185,7 @@ def test_batchnorm_without_running_stats_uses_batch_stats_in_eval():
     g_mod, t_mod = gn.nn.BatchNorm1d(2, track_running_stats=False), torch.nn.BatchNorm1d(2, track_running_stats=False)
     g_mod.eval()
     t_mod.eval()
-    np.testing.assert_allclose(g_mod(gn.tensor(x)).data, t_mod(torch.tensor(x)).detach().numpy(), atol=1e-5)
+    np.testing.assert_allclose(g_mod(gn.tensor(x)).array, t_mod(torch.tensor(x)).detach().numpy(), atol=1e-5)
     assert list(g_mod.state_dict()) == list(t_mod.state_dict()) == ["weight", "bias"]
 
 
@@ -213,26 +213,26 @@ def test_other_modules_match_torch(cls, args, shape):
     rng = np.random.default_rng(3)
     g_mod, t_mod = getattr(gn.nn, cls)(*args), getattr(torch.nn, cls)(*args)
     for p in g_mod.parameters():
-        p.data[...] = rng.standard_normal(p.shape)
+        p.array[...] = rng.standard_normal(p.shape)
     _copy_params(g_mod, t_mod)
     x = rng.standard_normal(shape).astype(np.float32)
     gx, tx = gn.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     gy, ty = g_mod(gx), t_mod(tx)
-    np.testing.assert_allclose(gy.data, ty.detach().numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(gy.array, ty.detach().numpy(), rtol=1e-5, atol=1e-5)
     (gy * gy).sum().backward()
     (ty * ty).sum().backward()
-    np.testing.assert_allclose(gx.grad.data, tx.grad.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(gx.grad.array, tx.grad.numpy(), rtol=1e-4, atol=1e-4)
     for (_, gp), (_, tp) in zip(g_mod.named_parameters(), t_mod.named_parameters()):
-        np.testing.assert_allclose(gp.grad.data, tp.grad.numpy(), rtol=1e-4, atol=1e-3)
+        np.testing.assert_allclose(gp.grad.array, tp.grad.numpy(), rtol=1e-4, atol=1e-3)
 
 
 def test_float64_module_and_rms_default_eps():
     x = np.random.default_rng(4).standard_normal((3, 4)) * 1e-9
     g = gn.nn.RMSNorm(4, dtype=gn.float64)
     t = torch.nn.RMSNorm(4, dtype=torch.float64)
-    np.testing.assert_allclose(g(gn.tensor(x)).data, t(torch.tensor(x)).detach().numpy(), rtol=1e-10)
+    np.testing.assert_allclose(g(gn.tensor(x)).array, t(torch.tensor(x)).detach().numpy(), rtol=1e-10)
     x32 = x.astype(np.float32)
-    np.testing.assert_allclose(F.rms_norm(gn.tensor(x32), (4,)).data, TF.rms_norm(torch.tensor(x32), (4,)).numpy(),
+    np.testing.assert_allclose(F.rms_norm(gn.tensor(x32), (4,)).array, TF.rms_norm(torch.tensor(x32), (4,)).numpy(),
                                rtol=1e-5)
 
 

@@ -38,7 +38,7 @@ def train(lib, params, opt, steps, sign=1.0):
 
 
 def numpy_of(t):
-    return t.detach().numpy() if isinstance(t, torch.Tensor) else t.data
+    return t.detach().numpy() if isinstance(t, torch.Tensor) else t.array
 
 
 # (id, factory(optim_module, params) -> optimizer, sign of the objective: -1 with maximize=True)
@@ -81,11 +81,11 @@ def test_matches_torch_100_steps(name, factory, sign):
     gopt, topt = factory(optim, gp), factory(torch.optim, tp)
     train(gn, gp, gopt, 100, sign)
     train(torch, tp, topt, 100, sign)
-    assert np.abs(gp[0].data - W1).max() > 1e-2, "the parameters barely moved: the test would prove nothing"
+    assert np.abs(gp[0].array - W1).max() > 1e-2, "the parameters barely moved: the test would prove nothing"
     for i, (g, t) in enumerate(zip(gp, tp)):
         assert g.dtype == np.float32
-        assert_close(g.data, numpy_of(t), f"{name}: parameter {i} after 100 steps")
-    np.testing.assert_array_equal(gp[2].data, W3)  # no gradient: untouched
+        assert_close(g.array, numpy_of(t), f"{name}: parameter {i} after 100 steps")
+    np.testing.assert_array_equal(gp[2].array, W3)  # no gradient: untouched
     # The state has PyTorch's names and values.
     gsd, tsd = gopt.state_dict(), topt.state_dict()
     assert sorted(gsd["state"]) == sorted(tsd["state"])
@@ -115,7 +115,7 @@ def test_same_gradients_give_same_updates(name, factory, sign):
         gopt.step()
         topt.step()
     for i, (g, t) in enumerate(zip(gp, tp)):
-        assert_close(g.data, numpy_of(t), f"{name}: parameter {i}", rtol=1e-6, atol=1e-6)
+        assert_close(g.array, numpy_of(t), f"{name}: parameter {i}", rtol=1e-6, atol=1e-6)
 
 
 def _plain(value):
@@ -138,13 +138,13 @@ def test_state_dict_round_trip(name, factory, sign):
     train(gn, first, opt, 10, sign)
     saved = opt.state_dict()
     assert _plain(saved)
-    resumed = make_params(gn, [p.data.copy() for p in first])
+    resumed = make_params(gn, [p.array.copy() for p in first])
     fresh = factory(optim, resumed)
     fresh.load_state_dict(saved)
     train(gn, first, opt, 3, sign)  # the old optimizer going on must not disturb the loaded copy
     train(gn, resumed, fresh, 10, sign)
     for i, (a, b) in enumerate(zip(resumed, ref)):
-        np.testing.assert_array_equal(a.data, b.data, err_msg=f"{name}: parameter {i} after resuming")
+        np.testing.assert_array_equal(a.array, b.array, err_msg=f"{name}: parameter {i} after resuming")
 
 
 def test_load_state_dict_restores_group_options_and_checks_sizes():
@@ -170,7 +170,7 @@ def test_state_dict_indices_follow_groups_like_torch():
     gsd, tsd = gopt.state_dict(), topt.state_dict()
     assert [g["params"] for g in gsd["param_groups"]] == [g["params"] for g in tsd["param_groups"]]
     assert sorted(gsd["state"]) == sorted(tsd["state"]) == [0, 1]
-    assert float(gsd["state"][0]["step"].data) == 2.0
+    assert float(gsd["state"][0]["step"].array) == 2.0
 
 
 def test_float64_parameters_update_in_float64():
@@ -180,7 +180,7 @@ def test_float64_parameters_update_in_float64():
     train(torch, tp, topt, 30)
     assert gp[0].dtype == np.float64 and gopt.state[gp[0]]["exp_avg"].dtype == np.float64
     for g, t in zip(gp, tp):
-        assert_close(g.data, numpy_of(t), "float64 Adam", rtol=1e-12, atol=1e-14)
+        assert_close(g.array, numpy_of(t), "float64 Adam", rtol=1e-12, atol=1e-14)
 
 
 def test_zero_grad():
@@ -189,7 +189,7 @@ def test_zero_grad():
     loss_fn(gn.tensor(X), gn.tensor(Y), p[0], p[1]).backward()
     grad = p[0].grad
     opt.zero_grad(set_to_none=False)
-    assert p[0].grad is grad and not grad.data.any() and p[2].grad is None
+    assert p[0].grad is grad and not grad.array.any() and p[2].grad is None
     opt.zero_grad()
     assert p[0].grad is None and p[1].grad is None
 
@@ -197,7 +197,7 @@ def test_zero_grad():
 def test_closure_is_called_with_grad_enabled():
     p = make_params(gn)
     opt = optim.SGD(p, lr=0.1)
-    before = p[0].data.copy()
+    before = p[0].array.copy()
 
     def closure():
         opt.zero_grad()
@@ -208,7 +208,7 @@ def test_closure_is_called_with_grad_enabled():
     with gn.no_grad():
         loss = opt.step(closure)
     assert isinstance(loss, gn.Tensor) and loss.item() > 0
-    assert not np.array_equal(p[0].data, before)
+    assert not np.array_equal(p[0].array, before)
 
 
 def test_add_param_group_and_named_parameters():
@@ -227,7 +227,7 @@ def test_add_param_group_and_named_parameters():
     ada.add_param_group({"params": [p[1]]})
     loss_fn(gn.tensor(X), gn.tensor(Y), p[0], p[1]).backward()
     ada.step()
-    assert float(ada.state[p[1]]["step"].data) == 1.0
+    assert float(ada.state[p[1]]["step"].array) == 1.0
 
 
 @pytest.mark.parametrize("cls", [optim.SGD, optim.Adam, optim.AdamW, optim.RMSprop, optim.Adagrad, optim.Adadelta])

@@ -132,12 +132,12 @@ def test_max_pool_ties_follow_torch(fn, kw):
     gx, tx = gn.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     gy = getattr(F, fn)(gx, return_indices=True, **kw)
     ty = getattr(TF, fn)(tx, return_indices=True, **kw)
-    np.testing.assert_array_equal(gy[0].data, ty[0].detach().numpy())
-    np.testing.assert_array_equal(gy[1].data, ty[1].numpy())
+    np.testing.assert_array_equal(gy[0].array, ty[0].detach().numpy())
+    np.testing.assert_array_equal(gy[1].array, ty[1].numpy())
     w = rng.standard_normal(gy[0].shape).astype(np.float32)
     (gy[0] * gn.tensor(w)).sum().backward()
     (ty[0] * torch.tensor(w)).sum().backward()
-    np.testing.assert_allclose(gx.grad.data, tx.grad.numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(gx.grad.array, tx.grad.numpy(), rtol=1e-6, atol=1e-6)
 
 
 def test_max_pool_float64_and_no_grad():
@@ -204,9 +204,9 @@ def test_module_matches_torch(name, kwargs, shape):
     gx, tx = gn.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     gy, ty = g_mod(gx), t_mod(tx)
     if isinstance(ty, tuple):
-        np.testing.assert_array_equal(gy[1].data, ty[1].numpy())
+        np.testing.assert_array_equal(gy[1].array, ty[1].numpy())
         gy, ty = gy[0], ty[0]
-    np.testing.assert_allclose(gy.data, ty.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(gy.array, ty.detach().numpy(), rtol=1e-5, atol=1e-6)
     (gy * gy).sum().backward()
     (ty * ty).sum().backward()
-    np.testing.assert_allclose(gx.grad.data, tx.grad.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(gx.grad.array, tx.grad.numpy(), rtol=1e-5, atol=1e-5)

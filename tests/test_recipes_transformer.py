@@ -86,7 +86,7 @@ def test_interrupted_then_resumed_loop_equals_uninterrupted(tmp_path):
                                           resume=str(tmp_path / "part" / "checkpoints" / "last.safetensors"))
     assert resumed.step == 12
     for (name, a), b in zip(full_model.state_dict().items(), resumed_model.state_dict().values()):
-        np.testing.assert_array_equal(a.data, b.data, err_msg=name)
+        np.testing.assert_array_equal(a.array, b.array, err_msg=name)
     assert resumed.metrics == full.metrics
     a, b = read_metrics(tmp_path / "full" / "metrics.jsonl"), read_metrics(tmp_path / "part" / "metrics.jsonl")
     strip = lambda rs: [{k: v for k, v in r.items() if k != "seconds"} for r in rs]  # noqa: E731
@@ -145,7 +145,7 @@ def test_recipe_resumed_after_interruption_ends_like_an_uninterrupted_run(tmp_pa
     a = load_checkpoint(tmp_path / "full" / "checkpoints" / "last.safetensors")["model"]
     b = load_checkpoint(tmp_path / "part" / "checkpoints" / "last.safetensors")["model"]
     for k in a:
-        np.testing.assert_array_equal(a[k].data, b[k].data, err_msg=k)
+        np.testing.assert_array_equal(a[k].array, b[k].array, err_msg=k)
 
 
 def test_cli_trains_resumes_and_evaluates_sort_toy(tmp_path, capsys):

@@ -118,7 +118,7 @@ def check_fixed(fn, values, torch_fn=None, rtol=1e-5, atol=1e-6):
     for g, t in zip(g_out, t_out, strict=True):
         expected = t.detach().numpy()
         assert g.dtype == expected.dtype and g.shape == expected.shape
-        np.testing.assert_allclose(g.data, expected, rtol=rtol, atol=atol)
+        np.testing.assert_allclose(g.array, expected, rtol=rtol, atol=atol)
         if t.requires_grad:
             w = rng.standard_normal(expected.shape).astype(np.float32)
             g_loss = g_loss + (g * gn.tensor(w)).sum()
@@ -129,7 +129,7 @@ def check_fixed(fn, values, torch_fn=None, rtol=1e-5, atol=1e-6):
     g_grads = gn.autograd.grad(g_loss, g_in, allow_unused=True)
     for g, t in zip(g_grads, t_grads):
         expected = np.zeros_like(values[0]) if t is None else t.numpy()
-        got = np.zeros_like(expected) if g is None else g.data
+        got = np.zeros_like(expected) if g is None else g.array
         assert got.dtype == expected.dtype
         np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol)
 
@@ -149,13 +149,13 @@ def check_second_order(fn, shapes, torch_fn=None, seed=0, domain="real"):
     g_first = gn.autograd.grad((g_out * gn.tensor(w1)).sum(), g_in, create_graph=True)
     t_first = torch.autograd.grad((t_out * torch.tensor(w1)).sum(), t_in, create_graph=True)
     for g, t in zip(g_first, t_first):
-        np.testing.assert_allclose(g.data, t.detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(g.array, t.detach().numpy(), rtol=1e-10, atol=1e-12)
     g_second = gn.autograd.grad(sum(g * gn.tensor(w) for g, w in zip(g_first, w2)).sum(), g_in, allow_unused=True)
     t_second = torch.autograd.grad(sum((t * torch.tensor(w)).sum() for t, w in zip(t_first, w2)), t_in,
                                    allow_unused=True)
     for g, t in zip(g_second, t_second):
         expected = np.zeros(g_in[0].shape) if t is None else t.numpy()
-        got = np.zeros(g_in[0].shape) if g is None else g.data
+        got = np.zeros(g_in[0].shape) if g is None else g.array
         np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-11)
 
 
@@ -175,7 +175,7 @@ def test_ties_match_torch(fn):
 def test_max_ties_share_gradient_evenly():
     x = gn.tensor(TIES, requires_grad=True)
     x.amax(1).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [[0, 0.5, 0.5, 0], [0.25] * 4, [0, 1, 0, 0]])
+    np.testing.assert_allclose(x.grad.array, [[0, 0.5, 0.5, 0], [0.25] * 4, [0, 1, 0, 0]])
 
 
 def test_max_other_with_ties():
@@ -212,12 +212,12 @@ def test_logsumexp_large_values(fn):
     x = np.array([[1e4, -1e4, 0.0], [1e4, 1e4 - 1, 3.0], [-1e4, -1e4, -1e4 + 2]])
     check_fixed(fn, [x], rtol=1e-6)
     g = gn.tensor(x.astype(np.float32), requires_grad=True)
-    assert np.isfinite(fn(g).data).all()
+    assert np.isfinite(fn(g).array).all()
 
 
 def test_logsumexp_infinities_match_torch():
     x = np.array([[-np.inf, -np.inf], [np.inf, 1.0], [-np.inf, 0.0]], np.float32)
-    np.testing.assert_array_equal(gn.tensor(x).logsumexp(1).data, torch.tensor(x).logsumexp(1).numpy())
+    np.testing.assert_array_equal(gn.tensor(x).logsumexp(1).array, torch.tensor(x).logsumexp(1).numpy())
 
 
 def test_max_dim_returns_named_values_indices():
@@ -232,9 +232,9 @@ def test_max_dim_returns_named_values_indices():
 def test_var_and_std_defaults_and_arguments():
     x = np.random.default_rng(1).standard_normal((4, 5)).astype(np.float32)
     g, t = gn.tensor(x), torch.tensor(x)
-    np.testing.assert_allclose(gn.var(g, 1, correction=0).data, torch.var(t, 1, correction=0).numpy(), rtol=1e-5)
-    np.testing.assert_allclose(g.std(True).data, t.std(True).numpy(), rtol=1e-5)
-    np.testing.assert_allclose(g.var(dim=0, unbiased=False).data, t.var(dim=0, unbiased=False).numpy(), rtol=1e-5)
+    np.testing.assert_allclose(gn.var(g, 1, correction=0).array, torch.var(t, 1, correction=0).numpy(), rtol=1e-5)
+    np.testing.assert_allclose(g.std(True).array, t.std(True).numpy(), rtol=1e-5)
+    np.testing.assert_allclose(g.var(dim=0, unbiased=False).array, t.var(dim=0, unbiased=False).numpy(), rtol=1e-5)
 
 
 # ---- second order --------------------------------------------------------------------------------

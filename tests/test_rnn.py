@@ -164,13 +164,13 @@ def test_cell_loop_matches_sequence_layer():
     for t in range(6):
         hc = cell(x[t], hc)
         steps.append(hc[0])
-    np.testing.assert_allclose(gn.stack(steps).data, out.data, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(hc[1].data, c.data[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(gn.stack(steps).array, out.array, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(hc[1].array, c.array[0], rtol=1e-5, atol=1e-6)
     out.sum().backward()
-    g_seq = x.grad.data.copy()
+    g_seq = x.grad.array.copy()
     x.grad = None
     sum(s.sum() for s in steps).backward()
-    np.testing.assert_allclose(x.grad.data, g_seq, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(x.grad.array, g_seq, rtol=1e-4, atol=1e-6)
 
 
 # ---- state dicts, parameters, repr --------------------------------------------------------------
@@ -187,11 +187,11 @@ def test_torch_lstm_state_dict_loads_and_gives_equal_outputs():
     with torch.no_grad():
         t_out, (t_h, t_c) = t_mod(torch.from_numpy(x))
     for g, t in ((g_out, t_out), (g_h, t_h), (g_c, t_c)):
-        np.testing.assert_allclose(g.data, t.numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(g.array, t.numpy(), rtol=1e-5, atol=1e-6)
     # and back: glassnet weights into a fresh torch module
     t2 = torch.nn.LSTM(5, 6, num_layers=2, bidirectional=True, batch_first=True, proj_size=3)
     t2.load_state_dict({k: torch.from_numpy(v) for k, v in numpy_state(g_mod).items()})
-    np.testing.assert_allclose(t2(torch.from_numpy(x))[0].detach().numpy(), g_out.data, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(t2(torch.from_numpy(x))[0].detach().numpy(), g_out.array, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("name,kwargs", [
@@ -211,8 +211,8 @@ def test_parameters_init_and_repr_match_torch(name, kwargs):
     bound = 1 / np.sqrt(7)
     for p in g_mod.parameters():
         assert p.dtype == np.float32 and p.requires_grad
-        assert np.abs(p.data).max() <= bound
-    everything = np.concatenate([p.data.ravel() for p in g_mod.parameters()])
+        assert np.abs(p.array).max() <= bound
+    everything = np.concatenate([p.array.ravel() for p in g_mod.parameters()])
     assert np.abs(everything).max() > 0.9 * bound  # uniform over the whole range, not a narrower one
 
 
@@ -236,14 +236,14 @@ def test_dropout_between_layers_only_in_training():
     train1 = g_mod(gx)[0]
     train2 = g_mod(gx)[0]
     assert train1.shape == (6, 3, 8)
-    assert not np.allclose(train1.data, train2.data)  # a fresh mask each call
+    assert not np.allclose(train1.array, train2.array)  # a fresh mask each call
     g_mod.eval()
     t_mod.eval()
     eval_out, (h, c) = g_mod(gx)
     assert h.shape == c.shape == (3, 3, 8)
-    np.testing.assert_allclose(eval_out.data, t_mod(torch.from_numpy(x))[0].detach().numpy(), rtol=1e-5, atol=1e-6)
-    assert not np.allclose(train1.data, eval_out.data)
-    np.testing.assert_array_equal(g_mod(gx)[0].data, eval_out.data)  # eval is deterministic
+    np.testing.assert_allclose(eval_out.array, t_mod(torch.from_numpy(x))[0].detach().numpy(), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(train1.array, eval_out.array)
+    np.testing.assert_array_equal(g_mod(gx)[0].array, eval_out.array)  # eval is deterministic
 
 
 def test_dropout_with_one_layer_warns_and_does_nothing():
@@ -252,7 +252,7 @@ def test_dropout_with_one_layer_warns_and_does_nothing():
     x = gn.randn(5, 2, 3)
     train = g_mod(x)[0]
     g_mod.eval()
-    np.testing.assert_array_equal(train.data, g_mod(x)[0].data)
+    np.testing.assert_array_equal(train.array, g_mod(x)[0].array)
 
 
 def test_truncated_bptt_with_detached_states():
@@ -265,20 +265,20 @@ def test_truncated_bptt_with_detached_states():
     out.sum().backward()
     assert x1.grad is None  # nothing flows past the detached state
     assert x2.grad is not None
-    grads_truncated = [p.grad.data.copy() for p in model.parameters()]
+    grads_truncated = [p.grad.array.copy() for p in model.parameters()]
 
     # the same as starting the second chunk from constant states with those values
     model.zero_grad()
-    out2, _ = model(x2, (gn.tensor(h.data.copy()), gn.tensor(c.data.copy())))
+    out2, _ = model(x2, (gn.tensor(h.array.copy()), gn.tensor(c.array.copy())))
     out2.sum().backward()
     for a, p in zip(grads_truncated, model.parameters()):
-        np.testing.assert_allclose(a, p.grad.data, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(a, p.grad.array, rtol=1e-6, atol=1e-7)
 
     # without detaching, the gradient reaches the first chunk
     model.zero_grad()
     _, (h, c) = model(x1)
     model(x2, (h, c))[0].sum().backward()
-    assert x1.grad is not None and np.abs(x1.grad.data).sum() > 0
+    assert x1.grad is not None and np.abs(x1.grad.array).sum() > 0
 
 
 def test_initial_state_gradients_flow_through_all_layers():
@@ -286,7 +286,7 @@ def test_initial_state_gradients_flow_through_all_layers():
     h0 = gn.randn(4, 1, 3, requires_grad=True)
     out, _ = model(gn.randn(4, 1, 2), h0)
     out.sum().backward()
-    assert np.all(np.abs(h0.grad.data).sum(axis=(1, 2)) > 0)
+    assert np.all(np.abs(h0.grad.array).sum(axis=(1, 2)) > 0)
 
 
 def test_create_graph_through_fused_layer_is_a_clear_error():

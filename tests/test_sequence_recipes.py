@@ -46,10 +46,10 @@ def test_char_rnn_shapes_and_state_continuation(cell):
     # running in two chunks with the state carried gives the same logits as one pass
     a, s = model(idx[:, :6])
     b, _ = model(idx[:, 6:], s)
-    np.testing.assert_allclose(np.concatenate([a.data, b.data], 1), logits.data, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.concatenate([a.array, b.array], 1), logits.array, rtol=1e-5, atol=1e-6)
     # one step at a time, too
     last, _ = model.step(idx[:, 6], s)
-    np.testing.assert_allclose(last.data, logits.data[:, 6], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(last.array, logits.array[:, 6], rtol=1e-5, atol=1e-6)
 
 
 def test_char_rnn_bad_arguments():
@@ -69,7 +69,7 @@ def test_char_rnn_matches_torch_loss_and_gradients():
     gn.manual_seed(0)
     model = CharRNN(13, embed_dim=6, hidden_size=10, num_layers=2, cell="lstm")
     emb, lstm, head = torch.nn.Embedding(13, 6), torch.nn.LSTM(6, 10, 2, batch_first=True), torch.nn.Linear(10, 13)
-    sd = {k: torch.from_numpy(v.data.copy()) for k, v in model.state_dict().items()}
+    sd = {k: torch.from_numpy(v.array.copy()) for k, v in model.state_dict().items()}
     emb.load_state_dict({"weight": sd["embed.weight"]})
     lstm.load_state_dict({k[4:]: v for k, v in sd.items() if k.startswith("rnn.")})
     head.load_state_dict({"weight": sd["head.weight"], "bias": sd["head.bias"]})
@@ -80,9 +80,9 @@ def test_char_rnn_matches_torch_loss_and_gradients():
     t_loss = torch.nn.functional.cross_entropy(t_logits.reshape(-1, 13), torch.from_numpy(data[:, 1:]).reshape(-1))
     t_loss.backward()
     assert loss.item() == pytest.approx(t_loss.item(), rel=1e-5)
-    np.testing.assert_allclose(model.rnn.weight_hh_l0.grad.data, lstm.weight_hh_l0.grad.numpy(), rtol=1e-4,
+    np.testing.assert_allclose(model.rnn.weight_hh_l0.grad.array, lstm.weight_hh_l0.grad.numpy(), rtol=1e-4,
                                atol=1e-6)
-    np.testing.assert_allclose(model.embed.weight.grad.data, emb.weight.grad.numpy(), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(model.embed.weight.grad.array, emb.weight.grad.numpy(), rtol=1e-4, atol=1e-6)
 
 
 # ---- sampling ---------------------------------------------------------------------------------------------
@@ -147,7 +147,7 @@ def test_sampling_a_context_model_gpt():
     assert a == sample(model, tok, "Before", 20, temperature=0.9, top_k=4, generator=gn.Generator(2))
     assert a.startswith("Before") and len(a) == 26
     greedy = sample(model, tok, "Before", 12, temperature=0.0)
-    ids = model.generate(gn.tensor(np.array([tok.encode("Before")])), 12, temperature=0.0).data[0]
+    ids = model.generate(gn.tensor(np.array([tok.encode("Before")])), 12, temperature=0.0).array[0]
     assert greedy == tok.decode(ids)
 
 
@@ -167,16 +167,16 @@ def test_additive_attention_formula_and_masking():
     mask = np.array([[True, True, True, True], [True, True, False, False]])
     context, w = att(gn.tensor(q), gn.tensor(k), mask=gn.tensor(mask))
     # v^T tanh(W_q q + W_k k + b), softmax over the unmasked keys, weighted sum of the keys
-    Wq, Wk, b, v = (p.data.astype(np.float64) for p in (att.query_proj.weight, att.key_proj.weight,
+    Wq, Wk, b, v = (p.array.astype(np.float64) for p in (att.query_proj.weight, att.key_proj.weight,
                                                         att.key_proj.bias, att.v.weight))
     scores = np.tanh((q @ Wq.T)[:, None] + k @ Wk.T + b) @ v[0]  # (B, S)
     scores = np.where(mask, scores, -np.inf)
     expected = np.exp(scores - scores.max(1, keepdims=True))
     expected /= expected.sum(1, keepdims=True)
-    np.testing.assert_allclose(w.data, expected, rtol=1e-5, atol=1e-7)
-    np.testing.assert_allclose(w.data.sum(1), 1.0, rtol=1e-6)
-    assert (w.data[1, 2:] == 0).all()
-    np.testing.assert_allclose(context.data, np.einsum("bs,bsk->bk", expected, k), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(w.array, expected, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(w.array.sum(1), 1.0, rtol=1e-6)
+    assert (w.array[1, 2:] == 0).all()
+    np.testing.assert_allclose(context.array, np.einsum("bs,bsk->bk", expected, k), rtol=1e-5, atol=1e-6)
 
 
 def test_additive_attention_gradients_match_torch():
@@ -187,16 +187,16 @@ def test_additive_attention_gradients_match_torch():
     gq, gk = gn.tensor(q, requires_grad=True), gn.tensor(k, requires_grad=True)
     context, w = att(gq, gk)
     ((context * context).sum() + (w * w).sum()).backward()
-    P = {n: torch.tensor(p.data, requires_grad=True) for n, p in att.named_parameters()}
+    P = {n: torch.tensor(p.array, requires_grad=True) for n, p in att.named_parameters()}
     tq, tk = torch.tensor(q, requires_grad=True), torch.tensor(k, requires_grad=True)
     e = torch.tanh(tk @ P["key_proj.weight"].T + P["key_proj.bias"] + (tq @ P["query_proj.weight"].T)[:, None])
     tw = torch.softmax((e @ P["v.weight"].T)[..., 0], -1)
     tc = (tw[:, :, None] * tk).sum(1)
     ((tc * tc).sum() + (tw * tw).sum()).backward()
-    np.testing.assert_allclose(gq.grad.data, tq.grad.numpy(), rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(gk.grad.data, tk.grad.numpy(), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(gq.grad.array, tq.grad.numpy(), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(gk.grad.array, tk.grad.numpy(), rtol=1e-4, atol=1e-6)
     for n, p in att.named_parameters():
-        np.testing.assert_allclose(p.grad.data, P[n].grad.numpy(), rtol=1e-4, atol=1e-6, err_msg=n)
+        np.testing.assert_allclose(p.grad.array, P[n].grad.numpy(), rtol=1e-4, atol=1e-6, err_msg=n)
 
 
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
@@ -208,14 +208,14 @@ def test_seq2seq_shapes_and_attention_rows_sum_to_one(cell):
     tgt_in = np.random.default_rng(1).integers(1, 9, (3, 5))
     logits, w = model(gn.tensor(src), gn.tensor(tgt_in), return_attention=True)
     assert logits.shape == (3, 5, 9) and w.shape == (3, 5, 7)
-    np.testing.assert_allclose(w.data.sum(-1), 1.0, rtol=1e-5)
-    assert (w.data[1, :, 5:] == 0).all()  # no attention on padding
+    np.testing.assert_allclose(w.array.sum(-1), 1.0, rtol=1e-5)
+    assert (w.array[1, :, 5:] == 0).all()  # no attention on padding
     tokens, gw = model.greedy_decode(gn.tensor(src), bos=1, eos=2, max_len=6)
     assert tokens.shape[0] == 3 and tokens.shape[1] <= 6 and gw.shape == (3, tokens.shape[1], 7)
     np.testing.assert_allclose(gw.sum(-1), 1.0, rtol=1e-5)
     # teacher forcing on the greedy output reproduces the greedy choices
     forced = np.concatenate([np.ones((3, 1), np.int64), tokens[:, :-1]], 1)
-    np.testing.assert_array_equal(model(gn.tensor(src), gn.tensor(forced)).data.argmax(-1)[tokens != 2],
+    np.testing.assert_array_equal(model(gn.tensor(src), gn.tensor(forced)).array.argmax(-1)[tokens != 2],
                                   tokens[tokens != 2])
 
 
@@ -251,18 +251,18 @@ def test_unroll_matches_the_fused_layer_and_state_gradients(cell):
     x = model.embed(gn.tensor(tokens[:-1, None]))
     out, states = RG.unroll(model.rnn, x, retain=False)
     fused, _ = model.features(gn.tensor(tokens[None, :-1]))
-    np.testing.assert_allclose(out.data[:, 0], fused.data[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out.array[:, 0], fused.array[0], rtol=1e-5, atol=1e-6)
     norms = RG.state_gradient_norms(model, tokens)
     assert norms.shape == (15,)
     # the other way: the gradient with respect to the fused layer's initial state, starting at s_t
     t = 6
     with gn.no_grad():
         _, s_t = model(gn.tensor(tokens[None, : t + 1]))
-    start = tuple(gn.tensor(s.data, requires_grad=True) for s in (s_t if cell == "lstm" else (s_t,)))
+    start = tuple(gn.tensor(s.array, requires_grad=True) for s in (s_t if cell == "lstm" else (s_t,)))
     logits, _ = model(gn.tensor(tokens[None, t + 1:-1]), start if cell == "lstm" else start[0])
     loss = gn.nn.functional.cross_entropy(logits[:, -1], gn.tensor(tokens[-1:]))
     grads = gn.autograd.grad(loss, list(start))
-    direct = math.sqrt(sum(float((g.data.astype(np.float64) ** 2).sum()) for g in grads))
+    direct = math.sqrt(sum(float((g.array.astype(np.float64) ** 2).sum()) for g in grads))
     assert norms[t] == pytest.approx(direct, rel=1e-4)
 
 
@@ -354,7 +354,7 @@ def test_tbptt_carries_the_state_and_resets_streams():
     half = S.TBPTT(batcher, reset_prob=0.5)
     gn.manual_seed(3)
     h, c = half._reset_some((gn.ones(2, 4, 16), gn.ones(2, 4, 16)))
-    assert set(h.data[0, :, 0].tolist()) == {0.0, 1.0} and (h.data == c.data).all()
+    assert set(h.array[0, :, 0].tolist()) == {0.0, 1.0} and (h.array == c.array).all()
     with pytest.raises(ValueError, match="reset_prob"):
         S.TBPTT(batcher, reset_prob=1.5)
 

@@ -13,10 +13,10 @@ def test_state_dict_round_trip_is_plain_safetensors(tmp_path):
     back = gn.load(tmp_path / "m.safetensors")
     assert list(back) == list(sd) or set(back) == set(sd)
     for k in sd:
-        np.testing.assert_array_equal(back[k].data, sd[k].data)
+        np.testing.assert_array_equal(back[k].array, sd[k].array)
         assert back[k].dtype == sd[k].dtype and back[k].shape == sd[k].shape
     raw = load_file(str(tmp_path / "m.safetensors"))
-    np.testing.assert_array_equal(raw["fc.weight"], sd["fc.weight"].data)
+    np.testing.assert_array_equal(raw["fc.weight"], sd["fc.weight"].array)
 
 
 def test_nested_structure_round_trip(tmp_path):
@@ -27,7 +27,7 @@ def test_nested_structure_round_trip(tmp_path):
     back = gn.load(tmp_path / "ckpt.safetensors")
     assert back["epoch"] == 4 and back["config"] == {"name": "x", "betas": (0.9, 0.99)} and back["none"] is None
     assert back["optimizer"]["state"][0]["step"] == 3 and back["optimizer"]["param_groups"][0]["lr"] == 0.1
-    np.testing.assert_array_equal(back["model"]["w"].data, obj["model"]["w"].data)
+    np.testing.assert_array_equal(back["model"]["w"].array, obj["model"]["w"].array)
 
 
 def test_save_is_atomic_and_rejects_unknown_objects(tmp_path):

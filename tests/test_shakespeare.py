@@ -167,13 +167,13 @@ def test_random_windows_shapes_and_shift():
     data = np.arange(1000, dtype=np.int64) * 3
     x, y = random_windows(data, block_size=16, batch_size=8, generator=gn.Generator(1))
     assert isinstance(x, gn.Tensor) and x.shape == y.shape == (8, 16) and x.dtype == y.dtype == np.int64
-    starts = x.data[:, 0] // 3
-    np.testing.assert_array_equal(x.data, data[starts[:, None] + np.arange(16)])
-    np.testing.assert_array_equal(y.data, data[starts[:, None] + np.arange(1, 17)])
-    np.testing.assert_array_equal(y.data[:, :-1], x.data[:, 1:])
+    starts = x.array[:, 0] // 3
+    np.testing.assert_array_equal(x.array, data[starts[:, None] + np.arange(16)])
+    np.testing.assert_array_equal(y.array, data[starts[:, None] + np.arange(1, 17)])
+    np.testing.assert_array_equal(y.array[:, :-1], x.array[:, 1:])
     # the only possible window when len(data) == block_size + 1
     x, y = random_windows(gn.tensor([5, 6, 7, 8]), 3, 2)
-    assert x.data.tolist() == [[5, 6, 7]] * 2 and y.data.tolist() == [[6, 7, 8]] * 2
+    assert x.array.tolist() == [[5, 6, 7]] * 2 and y.array.tolist() == [[6, 7, 8]] * 2
 
 
 def test_random_windows_reproducible_and_covering():
@@ -183,11 +183,11 @@ def test_random_windows_reproducible_and_covering():
     gn.manual_seed(3)
     b = random_windows(data, 8, 4)
     c = random_windows(data, 8, 4)
-    assert np.array_equal(a[0].data, b[0].data) and np.array_equal(a[1].data, b[1].data)
-    assert not np.array_equal(b[0].data, c[0].data)
+    assert np.array_equal(a[0].array, b[0].array) and np.array_equal(a[1].array, b[1].array)
+    assert not np.array_equal(b[0].array, c[0].array)
     g1, g2 = gn.Generator(7), gn.Generator(7)
-    assert np.array_equal(random_windows(data, 8, 4, g1)[0].data, random_windows(data, 8, 4, g2)[0].data)
-    starts = random_windows(data, 8, 5000, gn.Generator(0))[0].data[:, 0]
+    assert np.array_equal(random_windows(data, 8, 4, g1)[0].array, random_windows(data, 8, 4, g2)[0].array)
+    starts = random_windows(data, 8, 5000, gn.Generator(0))[0].array[:, 0]
     assert starts.min() == 0 and starts.max() == 50 - 8 - 1  # every start from first to last is drawn
 
 
@@ -214,17 +214,17 @@ def test_stream_batcher_layout_and_continuity():
     assert [x.shape for x, _ in out] == [(4, 7)] * 3 + [(4, 4)]
     for x, y in out:
         assert x.dtype == y.dtype == np.int64
-        np.testing.assert_array_equal(y.data, x.data + 1)  # targets: the next token
+        np.testing.assert_array_equal(y.array, x.array + 1)  # targets: the next token
     for (x0, y0), (x1, _) in zip(out, out[1:]):
         # each row continues exactly where it stopped: the next input is the last target
-        np.testing.assert_array_equal(x1.data[:, 0], x0.data[:, -1] + 1)
-        np.testing.assert_array_equal(x1.data[:, 0], y0.data[:, -1])
-    streams = np.concatenate([x.data for x, _ in out], axis=1)
+        np.testing.assert_array_equal(x1.array[:, 0], x0.array[:, -1] + 1)
+        np.testing.assert_array_equal(x1.array[:, 0], y0.array[:, -1])
+    streams = np.concatenate([x.array for x, _ in out], axis=1)
     np.testing.assert_array_equal(streams, data[:100].reshape(4, 25))  # contiguous streams, one per row
     again = list(StreamBatcher(data, 4, 7))
-    assert all(np.array_equal(a.data, b.data) for (a, _), (b, _) in zip(out, again))  # same order every time
+    assert all(np.array_equal(a.array, b.array) for (a, _), (b, _) in zip(out, again))  # same order every time
     x, y = batches[-1]
-    assert np.array_equal(x.data, out[3][0].data) and np.array_equal(batches[1][1].data, out[1][1].data)
+    assert np.array_equal(x.array, out[3][0].array) and np.array_equal(batches[1][1].array, out[1][1].array)
 
 
 def test_stream_batcher_carries_state_like_one_long_pass():
@@ -234,7 +234,7 @@ def test_stream_batcher_carries_state_like_one_long_pass():
     state = np.zeros(8, dtype=np.int64)
     for x, _ in StreamBatcher(gn.tensor(data), batch_size=8, seq_len=13):
         for t in range(x.shape[1]):
-            state = (state * 31 + x.data[:, t]) % 1_000_003
+            state = (state * 31 + x.array[:, t]) % 1_000_003
     expected = np.zeros(8, dtype=np.int64)
     for t in range(125):
         expected = (expected * 31 + data[:1000].reshape(8, 125)[:, t]) % 1_000_003
@@ -261,7 +261,7 @@ def test_char_pipeline_end_to_end(real_data):
     tok = CharTokenizer(TinyShakespeare(split="all", download=False).text)
     ids = train.encode(tok)
     x, y = random_windows(ids, 32, 4, gn.Generator(0))
-    for row_x, row_y in zip(x.data, y.data):
+    for row_x, row_y in zip(x.array, y.array):
         assert tok.decode(row_x) in train.text and tok.decode(row_y)[:-1] == tok.decode(row_x)[1:]
     x, _ = next(iter(StreamBatcher(ids, batch_size=4, seq_len=20)))
-    assert tok.decode(x.data[0]) == train.text[:20]
+    assert tok.decode(x.array[0]) == train.text[:20]

@@ -64,23 +64,23 @@ def test_cast_gradient_dtype():
     assert y.dtype == gn.float64
     (y * y).sum().backward()
     assert x.grad.dtype == gn.float32
-    np.testing.assert_allclose(x.grad.data, [2.0, 4.0])
+    np.testing.assert_allclose(x.grad.array, [2.0, 4.0])
 
 
 def test_cast_to_int_has_no_grad():
     x = gn.tensor([1.5, 2.5], requires_grad=True)
     y = x.long()
     assert y.dtype == gn.int64 and not y.requires_grad
-    np.testing.assert_array_equal(y.data, [1, 2])
+    np.testing.assert_array_equal(y.array, [1, 2])
 
 
 def test_shape_ops_second_order():
     x = gn.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
     y = (x.T.reshape(-1).unsqueeze(0).expand(2, -1) ** 2).sum()
     (g,) = gn.autograd.grad(y, x, create_graph=True)
-    np.testing.assert_allclose(g.data, 4 * x.data)
+    np.testing.assert_allclose(g.array, 4 * x.array)
     (h,) = gn.autograd.grad(g.sum(), x)
-    np.testing.assert_allclose(h.data, np.full((2, 3), 4.0))
+    np.testing.assert_allclose(h.array, np.full((2, 3), 4.0))
 
 
 def _raises(exc, *words):

@@ -95,30 +95,30 @@ def test_lm_batch_layout():
     x, y = task.lm_batch(np.array([[2, 0, 1]]))
     d = len(task.itos) - task.base  # id of digit 0
     assert x.dtype == np.int64 and x.shape == (1, task.lm_block_size)
-    assert x.data.tolist() == [[2 + d, 0 + d, 1 + d, SEP, 0 + d, 1 + d, 2 + d]]
-    assert y.data.tolist() == [[IGNORE_INDEX] * 3 + [0 + d, 1 + d, 2 + d, EOS]]
+    assert x.array.tolist() == [[2 + d, 0 + d, 1 + d, SEP, 0 + d, 1 + d, 2 + d]]
+    assert y.array.tolist() == [[IGNORE_INDEX] * 3 + [0 + d, 1 + d, 2 + d, EOS]]
     prompt = task.lm_prompt(np.array([[2, 0, 1]]))
-    np.testing.assert_array_equal(prompt.data, x.data[:, :4])
+    np.testing.assert_array_equal(prompt.array, x.array[:, :4])
 
 
 def test_lm_batch_of_variable_length_answers_ignores_padding():
     task = NumberWordsTask()
     x, y = task.lm_batch(np.array([[7], [123456]]))
     # "seven" <eos>: the first row has one answer target and the eos, the rest ignored
-    row = y.data[0]
+    row = y.array[0]
     kept = row[row != IGNORE_INDEX]
     assert task.decode(kept) == "seven" and kept[-1] == EOS and len(kept) == 2
-    assert (y.data[1] != IGNORE_INDEX).sum() == len(number_to_words(123456).split()) + 1
+    assert (y.array[1] != IGNORE_INDEX).sum() == len(number_to_words(123456).split()) + 1
 
 
 def test_seq2seq_batch_layout():
     task = NumberWordsTask()
     src, tgt_in, tgt_out = task.seq2seq_batch(np.array([[42], [100000]]))
-    assert task.decode(src.data[0], "") == "42" and src.data[0, 2:].tolist() == [PAD] * 4
-    assert tgt_in.data[:, 0].tolist() == [BOS, BOS]
-    assert task.decode(tgt_in.data[0, 1:]) == "forty two"
-    assert tgt_out.data[0, :3].tolist() == tgt_in.data[0, 1:3].tolist() + [EOS]
-    assert (tgt_out.data[0, 3:] == IGNORE_INDEX).all()
+    assert task.decode(src.array[0], "") == "42" and src.array[0, 2:].tolist() == [PAD] * 4
+    assert tgt_in.array[:, 0].tolist() == [BOS, BOS]
+    assert task.decode(tgt_in.array[0, 1:]) == "forty two"
+    assert tgt_out.array[0, :3].tolist() == tgt_in.array[0, 1:3].tolist() + [EOS]
+    assert (tgt_out.array[0, 3:] == IGNORE_INDEX).all()
     assert tgt_in.shape == tgt_out.shape == (2, task.answer_len + 1)
 
 

@@ -23,7 +23,7 @@ def test_scalar_promotion_matches_torch(a_dtype, b):
         ours = op(gn.tensor(a), b)
         theirs = op(torch.tensor(a), b)
         assert ours.dtype == theirs.numpy().dtype, (a_dtype, b)
-        np.testing.assert_allclose(ours.data, theirs.numpy())
+        np.testing.assert_allclose(ours.array, theirs.numpy())
 
 
 @pytest.mark.parametrize("da,db", [("float32", "float64"), ("int64", "float32"), ("int64", "int32"),
@@ -55,8 +55,8 @@ def test_attributes():
     assert isinstance(x.numpy(), np.ndarray)
     assert x.double().dtype == gn.float64 and x.long().dtype == gn.int64 and x.to(gn.float64).float().dtype == gn.float32
     c = x.clone()
-    c.data[0] = 0
-    assert not np.all(x.data[0] == 0)
+    c.array[0] = 0
+    assert not np.all(x.array[0] == 0)
     r = gn.tensor([1.0], requires_grad=True)
     assert "requires_grad=True" in repr(r) and "grad_fn=<MulBackward>" in repr(r * 2)
 
@@ -82,18 +82,18 @@ def test_factories():
     assert gn.ones((2,)).tolist() == [1.0, 1.0]
     assert gn.full((2,), 7).dtype == gn.int64 and gn.full((2,), 7.0).tolist() == [7.0, 7.0]
     assert gn.arange(1, 7, 2).tolist() == [1, 3, 5]
-    np.testing.assert_allclose(gn.linspace(0, 1, 5).data, [0, 0.25, 0.5, 0.75, 1])
+    np.testing.assert_allclose(gn.linspace(0, 1, 5).array, [0, 0.25, 0.5, 0.75, 1])
     assert gn.eye(2).tolist() == [[1.0, 0.0], [0.0, 1.0]]
     assert gn.empty(3, 2).shape == (3, 2)
     x = gn.randn(4, 5, dtype=gn.float64)
     assert gn.zeros_like(x).dtype == gn.float64 and gn.ones_like(x).shape == (4, 5)
-    assert gn.full_like(x, 2.0).data.max() == 2.0
+    assert gn.full_like(x, 2.0).array.max() == 2.0
     r = gn.randint(3, 9, (1000,))
-    assert r.dtype == gn.int64 and r.data.min() == 3 and r.data.max() == 8
+    assert r.dtype == gn.int64 and r.array.min() == 3 and r.array.max() == 8
     u = gn.rand(10000)
-    assert 0 <= u.data.min() and u.data.max() < 1 and abs(u.data.mean() - 0.5) < 0.02
+    assert 0 <= u.array.min() and u.array.max() < 1 and abs(u.array.mean() - 0.5) < 0.02
     n = gn.randn(10000)
-    assert abs(n.data.std() - 1) < 0.03
+    assert abs(n.array.std() - 1) < 0.03
     assert gn.randn(2, 2, requires_grad=True).requires_grad
 
 

@@ -31,7 +31,7 @@ def test_metrics_by_hand():
 
 
 def _weights(run_dir):
-    return {k: v.data for k, v in load_checkpoint(os.path.join(run_dir, "checkpoints", "last.safetensors"))[
+    return {k: v.array for k, v in load_checkpoint(os.path.join(run_dir, "checkpoints", "last.safetensors"))[
         "model"].items()}
 
 

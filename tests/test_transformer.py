@@ -140,8 +140,8 @@ def test_encoder_layers_are_independent_deep_copies():
     enc = nn.TransformerEncoder(layer, 3)
     params = [dict(l.named_parameters()) for l in enc.layers]
     assert params[0]["linear1.weight"] is not params[1]["linear1.weight"]
-    assert not np.shares_memory(params[0]["linear1.weight"].data, layer.linear1.weight.data)
-    np.testing.assert_array_equal(params[0]["linear1.weight"].data, params[2]["linear1.weight"].data)
+    assert not np.shares_memory(params[0]["linear1.weight"].array, layer.linear1.weight.array)
+    np.testing.assert_array_equal(params[0]["linear1.weight"].array, params[2]["linear1.weight"].array)
     assert len(list(enc.parameters())) == 3 * len(list(layer.parameters()))
     clone = copy.deepcopy(enc)
     assert list(clone.state_dict()) == list(enc.state_dict())
@@ -187,12 +187,12 @@ def test_transformer_default_init_and_mask():
     m = nn.Transformer(d_model=16, nhead=2, num_encoder_layers=1, num_decoder_layers=1, dim_feedforward=32)
     t = _torch_transformer(d_model=16, nhead=2, num_encoder_layers=1, num_decoder_layers=1, dim_feedforward=32)
     assert list(m.state_dict()) == list(t.state_dict())
-    w = m.encoder.layers[0].linear1.weight.data  # xavier_uniform_ on every matrix
+    w = m.encoder.layers[0].linear1.weight.array  # xavier_uniform_ on every matrix
     bound = math.sqrt(6 / (16 + 32))
     assert np.abs(w).max() <= bound and np.abs(w).max() > 0.9 * bound
-    np.testing.assert_array_equal(m.encoder.norm.weight.data, 1)
+    np.testing.assert_array_equal(m.encoder.norm.weight.array, 1)
     mask = nn.Transformer.generate_square_subsequent_mask(5)
-    np.testing.assert_array_equal(mask.data, torch.nn.Transformer.generate_square_subsequent_mask(5).numpy())
+    np.testing.assert_array_equal(mask.array, torch.nn.Transformer.generate_square_subsequent_mask(5).numpy())
     assert mask.dtype == np.float32
     with pytest.raises(ValueError, match="d_model"):
         m(gn.randn(5, 2, 8), gn.randn(4, 2, 16))
@@ -209,39 +209,39 @@ def test_causal_mask_blocks_the_future():
     mask = nn.Transformer.generate_square_subsequent_mask(6)
     tgt = gn.randn(2, 6, E)
     mem = gn.randn(2, 5, E)
-    base_dec = dec(tgt, mem, tgt_mask=mask).data
-    base_enc = enc(tgt, mask=mask).data
-    base_enc_hint = enc(tgt, mask=mask, is_causal=True).data
+    base_dec = dec(tgt, mem, tgt_mask=mask).array
+    base_enc = enc(tgt, mask=mask).array
+    base_enc_hint = enc(tgt, mask=mask, is_causal=True).array
     np.testing.assert_allclose(base_enc_hint, base_enc, rtol=1e-5, atol=1e-6)
     for t in (1, 3, 5):
-        changed = gn.tensor(tgt.data.copy())
-        changed.data[:, t] += 5 * np.random.default_rng(t).standard_normal((2, E)).astype(np.float32)
-        out_dec = dec(changed, mem, tgt_mask=mask).data
-        out_enc = enc(changed, mask=mask).data
+        changed = gn.tensor(tgt.array.copy())
+        changed.array[:, t] += 5 * np.random.default_rng(t).standard_normal((2, E)).astype(np.float32)
+        out_dec = dec(changed, mem, tgt_mask=mask).array
+        out_enc = enc(changed, mask=mask).array
         np.testing.assert_allclose(out_dec[:, :t], base_dec[:, :t], rtol=1e-6, atol=1e-6)
         np.testing.assert_allclose(out_enc[:, :t], base_enc[:, :t], rtol=1e-6, atol=1e-6)
         assert not np.allclose(out_dec[:, t], base_dec[:, t])  # the changed position itself does change
     # and through gradients: d(output at position 2) / d(input at positions > 2) is exactly zero
-    x = gn.tensor(tgt.data, requires_grad=True)
+    x = gn.tensor(tgt.array, requires_grad=True)
     dec(x, mem, tgt_mask=mask)[:, 2].sum().backward()
-    assert np.all(x.grad.data[:, 3:] == 0) and np.any(x.grad.data[:, :3] != 0)
+    assert np.all(x.grad.array[:, 3:] == 0) and np.any(x.grad.array[:, :3] != 0)
     # sdpa's is_causal gives the same guarantee
     q = gn.randn(1, 2, 6, 4, requires_grad=True)
     F.scaled_dot_product_attention(q, q, q, is_causal=True)[..., 1, :].sum().backward()
-    assert np.all(q.grad.data[..., 2:, :] == 0)
+    assert np.all(q.grad.array[..., 2:, :] == 0)
 
 
 def test_dropout_is_active_in_training_only():
     layer = nn.TransformerEncoderLayer(E, 2, 16, dropout=0.3)
     x = gn.randn(5, 2, E)
     layer.eval()
-    np.testing.assert_array_equal(layer(x).data, layer(x).data)
+    np.testing.assert_array_equal(layer(x).array, layer(x).array)
     layer.train()
     gn.manual_seed(1)
-    a = layer(x).data
+    a = layer(x).array
     gn.manual_seed(1)
-    np.testing.assert_array_equal(layer(x).data, a)  # seeded: reproducible
-    assert not np.allclose(layer(x).data, a)
+    np.testing.assert_array_equal(layer(x).array, a)  # seeded: reproducible
+    assert not np.allclose(layer(x).array, a)
 
 
 # ---- positional encodings -----------------------------------------------------------------------------
@@ -253,18 +253,18 @@ def test_sinusoidal_positional_encoding():
         for j in range(d):
             angle = pos / 10000 ** (2 * (j // 2) / d)
             expected[pos, j] = math.sin(angle) if j % 2 == 0 else math.cos(angle)
-    np.testing.assert_allclose(pe.pe.data, expected, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(pe.pe.array, expected, rtol=1e-6, atol=1e-7)
     assert list(pe.state_dict()) == []  # deterministic: not saved
     x = gn.randn(5, 3, d, requires_grad=True)
     y = pe(x, offset=2)
-    np.testing.assert_allclose(y.data, x.data + expected[2:7, None].astype(np.float32), rtol=1e-6)
+    np.testing.assert_allclose(y.array, x.array + expected[2:7, None].astype(np.float32), rtol=1e-6)
     y.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, 1)
+    np.testing.assert_array_equal(x.grad.array, 1)
     xb = gn.randn(3, 5, d)
-    np.testing.assert_allclose(nn.SinusoidalPositionalEncoding(d, n, batch_first=True)(xb).data,
-                               xb.data + expected[None, :5].astype(np.float32), rtol=1e-6)
+    np.testing.assert_allclose(nn.SinusoidalPositionalEncoding(d, n, batch_first=True)(xb).array,
+                               xb.array + expected[None, :5].astype(np.float32), rtol=1e-6)
     x2 = gn.randn(4, d)
-    np.testing.assert_allclose(pe(x2).data, x2.data + expected[:4].astype(np.float32), rtol=1e-6)
+    np.testing.assert_allclose(pe(x2).array, x2.array + expected[:4].astype(np.float32), rtol=1e-6)
     with pytest.raises(ValueError, match="max_len"):
         pe(gn.randn(13, 1, d))
     with pytest.raises(ValueError, match="expected input"):
@@ -277,11 +277,11 @@ def test_learned_positional_embedding():
     assert list(lp.state_dict()) == ["weight"] and lp.weight.shape == (10, 4)
     x = gn.randn(2, 3, 4, requires_grad=True)
     y = lp(x, offset=5)
-    np.testing.assert_allclose(y.data, x.data + lp.weight.data[None, 5:8], rtol=1e-6)
+    np.testing.assert_allclose(y.array, x.array + lp.weight.array[None, 5:8], rtol=1e-6)
     y.sum().backward()
     expected = np.zeros((10, 4), np.float32)
     expected[5:8] = 2  # two batch elements
-    np.testing.assert_array_equal(lp.weight.grad.data, expected)
+    np.testing.assert_array_equal(lp.weight.grad.array, expected)
     with pytest.raises(ValueError, match="max_len"):
         lp(x, offset=8)
 
@@ -293,11 +293,11 @@ def test_rotary_embedding_tables_and_relative_property():
     assert cos.shape == (6, dim) and cos.dtype == np.float32
     theta = 10000.0 ** (-np.arange(0, dim, 2) / dim)
     angles = np.arange(1, 7)[:, None] * theta
-    np.testing.assert_allclose(cos.data[:, : dim // 2], np.cos(angles), rtol=1e-6, atol=1e-7)
-    np.testing.assert_allclose(cos.data[:, dim // 2:], np.cos(angles), rtol=1e-6, atol=1e-7)  # half-split
-    np.testing.assert_allclose(sin.data[:, dim // 2:], np.sin(angles), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(cos.array[:, : dim // 2], np.cos(angles), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(cos.array[:, dim // 2:], np.cos(angles), rtol=1e-6, atol=1e-7)  # half-split
+    np.testing.assert_allclose(sin.array[:, dim // 2:], np.sin(angles), rtol=1e-6, atol=1e-7)
     cos_p, _ = rope(gn.tensor(np.array([1, 2, 3, 4, 5, 6])))
-    np.testing.assert_array_equal(cos_p.data, cos.data)
+    np.testing.assert_array_equal(cos_p.array, cos.array)
 
     rng = np.random.default_rng(0)
     q = gn.tensor(rng.standard_normal((1, dim)))
@@ -313,12 +313,12 @@ def test_rotary_embedding_tables_and_relative_property():
     # a rotation keeps norms, and position 0 is the identity
     x = gn.tensor(rng.standard_normal((2, 5, dim)))
     rx = rope.rotate(x)
-    np.testing.assert_allclose(np.linalg.norm(rx.data, axis=-1), np.linalg.norm(x.data, axis=-1), rtol=1e-12)
-    np.testing.assert_allclose(rx.data[:, 0], x.data[:, 0], rtol=1e-12)
+    np.testing.assert_allclose(np.linalg.norm(rx.array, axis=-1), np.linalg.norm(x.array, axis=-1), rtol=1e-12)
+    np.testing.assert_allclose(rx.array[:, 0], x.array[:, 0], rtol=1e-12)
     # pairing: feature i and i + dim/2 form one 2-D rotation
     e0 = np.zeros((1, dim))
     e0[0, 0] = 1
-    r = rope.rotate(gn.tensor(e0), offset=1).data[0]
+    r = rope.rotate(gn.tensor(e0), offset=1).array[0]
     np.testing.assert_allclose(r[[0, dim // 2]], [math.cos(1.0), math.sin(1.0)], rtol=1e-12)
     assert np.count_nonzero(r) == 2
     with pytest.raises(ValueError, match="even"):

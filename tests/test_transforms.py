@@ -14,25 +14,25 @@ def test_to_tensor_gray_scaling_and_layout():
     img = np.array([[0, 255], [51, 102]], dtype=np.uint8)
     out = T.ToTensor()(img)
     assert isinstance(out, Tensor) and out.shape == (1, 2, 2) and out.dtype == np.float32
-    np.testing.assert_array_equal(out.data, np.array([[[0.0, 1.0], [0.2, 0.4]]], dtype=np.float32))
+    np.testing.assert_array_equal(out.array, np.array([[[0.0, 1.0], [0.2, 0.4]]], dtype=np.float32))
 
 
 def test_to_tensor_channels_last_to_first():
     img = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)  # H=2, W=3, C=4
     out = T.ToTensor()(img)
     assert out.shape == (4, 2, 3)
-    assert out.data[3, 1, 2] == np.float32(img[1, 2, 3]) / np.float32(255)
-    np.testing.assert_array_equal(out.data, img.transpose(2, 0, 1).astype(np.float32) / np.float32(255))
+    assert out.array[3, 1, 2] == np.float32(img[1, 2, 3]) / np.float32(255)
+    np.testing.assert_array_equal(out.array, img.transpose(2, 0, 1).astype(np.float32) / np.float32(255))
 
 
 def test_to_tensor_non_uint8_keeps_values_and_batch_form():
     f = np.full((2, 2), 3.5, dtype=np.float64)
     out = T.ToTensor()(f)
-    assert out.dtype == np.float64 and out.shape == (1, 2, 2) and np.all(out.data == 3.5)
+    assert out.dtype == np.float64 and out.shape == (1, 2, 2) and np.all(out.array == 3.5)
     batch = np.stack([IMG, IMG * 2])
     b = T.ToTensor().apply_batch(batch)
     assert b.shape == (2, 1, 3, 3)
-    np.testing.assert_array_equal(b.data[1], T.ToTensor()(IMG * 2).data)
+    np.testing.assert_array_equal(b.array[1], T.ToTensor()(IMG * 2).array)
     with pytest.raises(TypeError, match="ToTensor"):
         T.ToTensor()(gn.zeros(1, 2, 2))
     with pytest.raises(ValueError, match="ToTensor"):
@@ -43,13 +43,13 @@ def test_to_tensor_non_uint8_keeps_values_and_batch_form():
 def test_normalize_per_channel():
     x = gn.tensor(np.array([[[1.0, 2.0]], [[3.0, 5.0]]], dtype=np.float32))  # C=2, H=1, W=2
     out = T.Normalize((1.0, 1.0), (2.0, 4.0))(x)
-    np.testing.assert_allclose(out.data, [[[0.0, 0.5]], [[0.5, 1.0]]])
-    np.testing.assert_array_equal(x.data, [[[1.0, 2.0]], [[3.0, 5.0]]])  # not in place by default
-    batch = gn.tensor(np.stack([x.data, 2 * x.data]))
-    np.testing.assert_allclose(T.Normalize((1.0, 1.0), (2.0, 4.0)).apply_batch(batch).data[1],
+    np.testing.assert_allclose(out.array, [[[0.0, 0.5]], [[0.5, 1.0]]])
+    np.testing.assert_array_equal(x.array, [[[1.0, 2.0]], [[3.0, 5.0]]])  # not in place by default
+    batch = gn.tensor(np.stack([x.array, 2 * x.array]))
+    np.testing.assert_allclose(T.Normalize((1.0, 1.0), (2.0, 4.0)).apply_batch(batch).array[1],
                                [[[0.5, 1.5]], [[1.25, 2.25]]])
     same = T.Normalize((1.0,), (2.0,), inplace=True)(x)
-    assert same is x and x.data[0, 0, 1] == 0.5
+    assert same is x and x.array[0, 0, 1] == 0.5
 
 
 def test_normalize_errors_and_grad():
@@ -63,7 +63,7 @@ def test_normalize_errors_and_grad():
         T.Normalize((0,), (1,))(np.zeros((1, 2, 2), np.float32))
     x = gn.ones(1, 2, 2, requires_grad=True)
     T.Normalize((0.5,), (0.25,))(x).sum().backward()
-    np.testing.assert_allclose(x.grad.data, np.full((1, 2, 2), 4.0))
+    np.testing.assert_allclose(x.grad.array, np.full((1, 2, 2), 4.0))
 
 
 # ---- crops -------------------------------------------------------------------------------------
@@ -106,7 +106,7 @@ def test_random_crop_padding_modes_and_tensor_layout():
     t = gn.tensor(np.stack([IMG, IMG + 10]).astype(np.float32))  # (C=2, H, W)
     out = T.RandomCrop(5, padding=1)(t)
     assert isinstance(out, Tensor) and out.shape == (2, 5, 5)
-    np.testing.assert_array_equal(out.data[1, 1:4, 1:4], IMG + 10)
+    np.testing.assert_array_equal(out.array[1, 1:4, 1:4], IMG + 10)
     with pytest.raises(ValueError, match="larger than"):
         T.RandomCrop(4)(IMG)
 
@@ -137,7 +137,7 @@ def test_flips():
     np.testing.assert_array_equal(T.RandomHorizontalFlip(p=0.0)(IMG), IMG)
     np.testing.assert_array_equal(T.RandomVerticalFlip(p=1.0)(IMG), [[7, 8, 9], [4, 5, 6], [1, 2, 3]])
     t = gn.tensor(IMG[None].astype(np.float32))
-    np.testing.assert_array_equal(T.RandomHorizontalFlip(p=1.0)(t).data[0], IMG[:, ::-1])
+    np.testing.assert_array_equal(T.RandomHorizontalFlip(p=1.0)(t).array[0], IMG[:, ::-1])
     batch = np.stack([IMG] * 32)
     gn.manual_seed(0)
     out = T.RandomHorizontalFlip().apply_batch(batch)
@@ -156,7 +156,7 @@ def test_random_affine_zero_is_identity(interpolation):
     batch = rng.integers(0, 256, size=(4, 5, 5, 3), dtype=np.uint8)  # (N, H, W, C)
     np.testing.assert_array_equal(aff.apply_batch(batch), batch)
     t = gn.tensor(rng.standard_normal((2, 5, 4)).astype(np.float32))
-    np.testing.assert_array_equal(aff(t).data, t.data)
+    np.testing.assert_array_equal(aff(t).array, t.array)
 
 
 def test_random_affine_quarter_turn_is_clockwise():
@@ -190,7 +190,7 @@ def test_random_affine_bilinear_half_pixel_scale():
     # scale 2 about the centre of a 1x3 row: output x samples input at 1 + (x - 1) / 2 -> 0.5, 1, 1.5
     img = np.array([[0.0, 10.0, 20.0]], dtype=np.float32)
     out = T.RandomAffine(0, scale=(2.0, 2.0), interpolation="bilinear")(gn.tensor(img))
-    np.testing.assert_allclose(out.data, [[5.0, 10.0, 15.0]])
+    np.testing.assert_allclose(out.array, [[5.0, 10.0, 15.0]])
 
 
 def test_random_affine_fill_and_reproducibility():
@@ -216,13 +216,13 @@ def test_random_affine_fill_and_reproducibility():
 def test_compose_lambda_and_batchable():
     pipeline = T.Compose([T.ToTensor(), T.Normalize((0.5,), (0.5,))])
     out = pipeline(np.array([[0, 255]], dtype=np.uint8))
-    np.testing.assert_allclose(out.data, [[[-1.0, 1.0]]])
+    np.testing.assert_allclose(out.array, [[[-1.0, 1.0]]])
     assert pipeline.batchable
     batch = np.stack([IMG, IMG])
-    np.testing.assert_allclose(pipeline.apply_batch(batch).data[1], pipeline(IMG).data)
+    np.testing.assert_allclose(pipeline.apply_batch(batch).array[1], pipeline(IMG).array)
     with_lambda = T.Compose([T.ToTensor(), T.Lambda(lambda t: t * 2)])
     assert not with_lambda.batchable
-    np.testing.assert_allclose(with_lambda(IMG).data, 2 * T.ToTensor()(IMG).data)
+    np.testing.assert_allclose(with_lambda(IMG).array, 2 * T.ToTensor()(IMG).array)
     with pytest.raises(TypeError, match="callable"):
         T.Lambda(3)
     assert "Normalize" in repr(pipeline)

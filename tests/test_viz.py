@@ -40,7 +40,7 @@ def test_graph_of_a_times_b_sum_has_exactly_the_expected_nodes():
     assert nodes[0].tensor is a and nodes[1].tensor is b
     assert nodes[0].grad_norm is None
     loss.backward()
-    assert nodes[0].grad_norm == pytest.approx(float(np.linalg.norm(b.data)), rel=1e-6)
+    assert nodes[0].grad_norm == pytest.approx(float(np.linalg.norm(b.array)), rel=1e-6)
     assert "|grad|" in nodes[0].label()
 
 
@@ -146,18 +146,18 @@ def test_gradient_monitor_numbers_are_the_parameter_gradient_norms(tmp_path):
     opt = optim.SGD(model.parameters(), lr=0.1)
     monitor = viz.GradientMonitor(model)
     for step in range(3):
-        before = {n: p.data.copy() for n, p in model.named_parameters()}
+        before = {n: p.array.copy() for n, p in model.named_parameters()}
         opt.zero_grad()
         F.mse_loss(model(gn.randn(6, 4)), gn.randn(6, 3)).backward()
         opt.step()
         entry = monitor.record()
         assert entry["step"] == step
         for name, p in model.named_parameters():
-            assert entry["grad_norm"][name] == pytest.approx(float(np.linalg.norm(p.grad.data)), rel=1e-6)
-            expected = np.linalg.norm(p.data - before[name]) / np.linalg.norm(before[name])
+            assert entry["grad_norm"][name] == pytest.approx(float(np.linalg.norm(p.grad.array)), rel=1e-6)
+            expected = np.linalg.norm(p.array - before[name]) / np.linalg.norm(before[name])
             assert entry["update_ratio"][name] == pytest.approx(float(expected), rel=1e-5)
             # SGD: the update is lr * grad
-            assert np.linalg.norm(p.data - before[name]) == pytest.approx(0.1 * entry["grad_norm"][name], rel=1e-4)
+            assert np.linalg.norm(p.array - before[name]) == pytest.approx(0.1 * entry["grad_norm"][name], rel=1e-4)
     assert monitor.names() == [n for n, _ in model.named_parameters()]
     steps, values = monitor.series("0.weight")
     assert steps.tolist() == [0, 1, 2] and len(values) == 3
@@ -204,7 +204,7 @@ def test_activation_monitor_records_each_layer(tmp_path):
     x = gn.randn(10, 4)
     with viz.ActivationMonitor(model) as monitor:
         out = model(x)
-        hidden = model[1](model[0](x)).data
+        hidden = model[1](model[0](x)).array
         latest = monitor.latest()
         assert list(latest) == ["0", "1", "2"]
         assert latest["1"]["mean"] == pytest.approx(float(hidden.mean()), rel=1e-6)
@@ -239,7 +239,7 @@ def test_feature_maps_and_filters(tmp_path):
     model = _TinyCNN()
     x = gn.randn(2, 1, 8, 8)
     maps = viz.feature_maps(model, x, "conv")
-    np.testing.assert_allclose(maps, model.conv(x).data, rtol=1e-6)
+    np.testing.assert_allclose(maps, model.conv(x).array, rtol=1e-6)
     assert model.training  # mode restored
     fig = viz.plot_feature_maps(model, x, model.conv, tmp_path / "fm.png")
     assert sum(a.has_data() for a in fig.axes) == 7  # the input and 6 channels

@@ -23,6 +23,6 @@ def mnist_sample(train, limit=None, flat=False):
     from glassnet.datasets import MNIST
 
     ds = MNIST(train=train, sample=True)
-    images, labels = ds.data.data[:limit], ds.targets.data[:limit]
+    images, labels = ds.data.array[:limit], ds.targets.array[:limit]
     x = ((images.astype(np.float32) / 255 - 0.1307) / 0.3081)[:, None]
     return gn.tensor(x.reshape(len(x), -1) if flat else x), gn.tensor(labels)

@@ -28,8 +28,8 @@ def main(out_dir=IMAGES, small=False):
     # 2. backward: dy/dx = (1 - y^2) w, dy/dw = (1 - y^2) x, dy/db = 1 - y^2
     y.backward()
     slope = 1 - y.item() ** 2
-    print(f"\ny = {y.item():.6f}, dy/dx = {x.grad.tolist()}, by hand {(slope * w.data).tolist()}")
-    assert np.allclose(x.grad.data, slope * w.data) and np.allclose(w.grad.data, slope * x.data)
+    print(f"\ny = {y.item():.6f}, dy/dx = {x.grad.tolist()}, by hand {(slope * w.array).tolist()}")
+    assert np.allclose(x.grad.array, slope * w.array) and np.allclose(w.grad.array, slope * x.array)
     viz.draw_graph(nodes, os.path.join(out_dir, "autograd_graph.png"))  # after backward: leaves show |grad|
 
     # 3. gradcheck: autograd against central differences, in float64
@@ -41,8 +41,8 @@ def main(out_dir=IMAGES, small=False):
     # 4. forward mode: one jvp pass gives the directional derivative grad . v
     v = gn.tensor([1.0, 0.0, -1.0])
     _, dy_v = gn.autograd.jvp(lambda a: ((a * w.detach()).sum() + b.detach()).tanh(), (x.detach(),), (v,))
-    print(f"forward mode: dy/dx . v = {dy_v.item():.6f}, reverse mode grad . v = {float(x.grad.data @ v.data):.6f}")
-    assert np.isclose(dy_v.item(), float(x.grad.data @ v.data), rtol=1e-6)
+    print(f"forward mode: dy/dx . v = {dy_v.item():.6f}, reverse mode grad . v = {float(x.grad.array @ v.array):.6f}")
+    assert np.isclose(dy_v.item(), float(x.grad.array @ v.array), rtol=1e-6)
 
     # 5. second derivative: differentiate the gradient (create_graph=True records the backward too)
     t = gn.tensor(0.7, dtype=gn.float64, requires_grad=True)
@@ -51,7 +51,7 @@ def main(out_dir=IMAGES, small=False):
     exact = -2 * np.tanh(0.7) * (1 - np.tanh(0.7) ** 2)
     print(f"d2/dt2 tanh(t) at 0.7 = {d2.item():.10f}, exact {exact:.10f}")
     assert np.isclose(d2.item(), exact, rtol=1e-12)
-    return dict(y=y.item(), grad_x=x.grad.data.copy(), jvp=dy_v.item(), second=d2.item(), gradcheck=ok,
+    return dict(y=y.item(), grad_x=x.grad.array.copy(), jvp=dy_v.item(), second=d2.item(), gradcheck=ok,
                 nodes=[(n.kind, n.name) for n in nodes])
 
 

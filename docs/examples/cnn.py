@@ -38,13 +38,13 @@ def main(out_dir=IMAGES, small=False):
             loss.backward()
             optimizer.step()
             records.append(dict(split="train", step=step, loss=loss.item(),
-                                accuracy=float((logits.data.argmax(1) == yb.data).mean())))
+                                accuracy=float((logits.array.argmax(1) == yb.array).mean())))
             step += 1
         model.eval()
         with gn.no_grad():
             test_logits = model(x_test)
         model.train()
-        test_accuracy = float((test_logits.data.argmax(1) == y_test.data).mean())
+        test_accuracy = float((test_logits.array.argmax(1) == y_test.array).mean())
         records.append(dict(split="test", step=step, loss=F.cross_entropy(test_logits, y_test).item(),
                             accuracy=test_accuracy))
         print(f"epoch {epoch + 1}: train loss {loss.item():.3f}, test accuracy {100 * test_accuracy:.1f}%")

@@ -32,12 +32,12 @@ def main(out_dir=IMAGES, small=False):
             loss.backward()
             optimizer.step()
             grads.record(step)  # gradient norms and update/weight ratios of every parameter
-            accuracy = float((logits.data.argmax(1) == yb.data).mean())
+            accuracy = float((logits.array.argmax(1) == yb.array).mean())
             records.append(dict(split="train", step=step, loss=loss.item(), accuracy=accuracy))
             step += 1
         with gn.no_grad():
             test_logits = model(x_test)
-        test_accuracy = float((test_logits.data.argmax(1) == y_test.data).mean())
+        test_accuracy = float((test_logits.array.argmax(1) == y_test.array).mean())
         records.append(dict(split="test", step=step, loss=F.cross_entropy(test_logits, y_test).item(),
                             accuracy=test_accuracy))
         print(f"epoch {epoch + 1}: train loss {loss.item():.3f}, test accuracy {100 * test_accuracy:.1f}%")
@@ -50,7 +50,7 @@ def main(out_dir=IMAGES, small=False):
     viz.plot_activations(acts, os.path.join(out_dir, "mlp_activations.png"))
     viz.plot_filters(model[0].weight, os.path.join(out_dir, "mlp_weights.png"), title="first-layer weights (28x28)")
     latest = grads.history[-1]["grad_norm"]
-    assert np.isclose(latest["0.weight"], np.linalg.norm(model[0].weight.grad.data), rtol=1e-6)
+    assert np.isclose(latest["0.weight"], np.linalg.norm(model[0].weight.grad.array), rtol=1e-6)
     return dict(test_accuracy=test_accuracy, steps=step, final_loss=loss.item(),
                 dead_fraction=acts.latest()["1"]["dead_fraction"])
 

@@ -59,23 +59,23 @@ def main(out_dir=IMAGES, small=False):
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        accuracy = float((logits.data.argmax(-1) == depth.data).mean())
+        accuracy = float((logits.array.argmax(-1) == depth.array).mean())
         records.append(dict(split="train", step=step, loss=loss.item(), accuracy=accuracy))
     tokens, depth = brackets(500, length, rng)
     with gn.no_grad():
         logits, states = model(tokens)
-    test_accuracy = float((logits.data.argmax(-1) == depth.data).mean())
+    test_accuracy = float((logits.array.argmax(-1) == depth.array).mean())
     records.append(dict(split="test", step=steps, loss=F.cross_entropy(
         logits.reshape(-1, MAX_DEPTH + 1), depth.reshape(-1)).item(), accuracy=test_accuracy))
     print(f"{steps} steps: per-token depth accuracy on new sequences {100 * test_accuracy:.1f}%")
 
-    labels = [f"{'()'[t]}{d}" for t, d in zip(tokens.data[0], depth.data[0])]  # the bracket and its depth
+    labels = [f"{'()'[t]}{d}" for t, d in zip(tokens.array[0], depth.array[0])]  # the bracket and its depth
     viz.plot_curves(records, os.path.join(out_dir, "rnn_curves.png"))
     viz.plot_hidden_states(states[0], labels, os.path.join(out_dir, "rnn_hidden_states.png"),
                            title="GRU hidden states (columns: bracket and depth after it)")
     # the unit most correlated with the depth, over all test tokens
-    h = states.data.reshape(-1, states.shape[-1])
-    corr = [abs(np.corrcoef(h[:, k], depth.data.reshape(-1))[0, 1]) for k in range(h.shape[1])]
+    h = states.array.reshape(-1, states.shape[-1])
+    corr = [abs(np.corrcoef(h[:, k], depth.array.reshape(-1))[0, 1]) for k in range(h.shape[1])]
     best = int(np.argmax(corr))
     print(f"hidden unit {best} follows the depth: |correlation| {corr[best]:.3f}")
     return dict(test_accuracy=test_accuracy, steps=steps, final_loss=records[-2]["loss"], depth_unit=best,

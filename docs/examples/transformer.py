@@ -66,16 +66,16 @@ def main(out_dir=IMAGES, small=False):
         loss.backward()
         optimizer.step()
         records.append(dict(split="train", step=step, loss=loss.item(),
-                            accuracy=float((logits.data.argmax(-1) == target.data).mean())))
+                            accuracy=float((logits.array.argmax(-1) == target.array).mean())))
     digits = gn.tensor(rng.integers(0, 10, (500, length)))
     with gn.no_grad():
         logits = model(digits)
-    exact = float((logits.data.argmax(-1) == digits.data[:, ::-1]).all(1).mean())
+    exact = float((logits.array.argmax(-1) == digits.array[:, ::-1]).all(1).mean())
     print(f"{steps} steps: {100 * exact:.1f}% of new strings reversed exactly")
 
-    weights = np.stack([b.weights.data[0] for b in model.blocks])  # (layers, heads, T, T) for string 0
-    src = [str(d) for d in digits.data[0]]
-    out = [str(d) for d in logits.data[0].argmax(-1)]
+    weights = np.stack([b.weights.array[0] for b in model.blocks])  # (layers, heads, T, T) for string 0
+    src = [str(d) for d in digits.array[0]]
+    out = [str(d) for d in logits.array[0].argmax(-1)]
     viz.plot_curves(records, os.path.join(out_dir, "transformer_curves.png"))
     viz.plot_attention(weights, src, out, os.path.join(out_dir, "transformer_attention.png"),
                        title="attention: rows = output positions, columns = input digits")

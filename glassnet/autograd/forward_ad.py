@@ -22,7 +22,7 @@ How it works here:
 * ``jvp(func, primals, tangents)`` is the convenient entry point, like ``torch.func.jvp``.
 
 Limits: one level at a time (no nesting); ``detach()`` and other tensors sharing the same data array
-share its tangent; in-place changes of ``.data`` are invisible to forward mode.
+share its tangent; in-place changes of ``.array`` are invisible to forward mode.
 """
 import contextlib
 from collections import namedtuple
@@ -40,8 +40,8 @@ _tangents = None  # id(array) -> (array, tangent array) while a dual level is op
 
 # ---- the hook called by Function.apply ------------------------------------------------------------
 def _tangent_array(t):
-    entry = _tangents.get(id(t.data))
-    return entry[1] if entry is not None and entry[0] is t.data else None
+    entry = _tangents.get(id(t.array))
+    return entry[1] if entry is not None and entry[0] is t.array else None
 
 
 def _propagate(fn, inputs, out):
@@ -51,7 +51,7 @@ def _propagate(fn, inputs, out):
         return out
     multi = isinstance(out, tuple)
     outs = out if multi else (out,)
-    in_arrays = [t.data for t in inputs]
+    in_arrays = [t.array for t in inputs]
     # every output gets its own array object (a NumPy scalar or a returned input would share a key)
     outs = tuple(np.asarray(o).view() if not isinstance(o, np.ndarray) or any(o is a for a in in_arrays)
                  else o for o in outs)
@@ -107,7 +107,7 @@ def make_dual(tensor, tangent, *, level=None):
         raise ValueError(f"make_dual: the tangent (shape {tangent.shape}, {tangent.dtype}) must have the primal's "
                          f"shape and dtype ({tensor.shape}, {tensor.dtype})")
     dual = _Alias.apply(tensor)
-    _tangents[id(dual.data)] = (dual.data, np.array(tangent.data, copy=True))
+    _tangents[id(dual.array)] = (dual.array, np.array(tangent.array, copy=True))
     return dual
 
 
@@ -160,7 +160,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
                 raise TypeError(f"jvp: func must return Tensors, output {i} is a {type(o).__name__}")
             p, t = unpack_dual(o)
             if t is None:
-                t = Tensor._make(np.zeros_like(o.data))
+                t = Tensor._make(np.zeros_like(o.array))
             primal_out.append(p)
             tangent_out.append(t)
     result = (tuple(primal_out), tuple(tangent_out)) if multi else (primal_out[0], tangent_out[0])
@@ -192,7 +192,7 @@ def _terms(*terms):
 
 
 def _x(fn, i=0):
-    return fn.inputs[i].data
+    return fn.inputs[i].array
 
 
 def _y(fn, i=0):
@@ -348,12 +348,12 @@ def _getitem(fn, t):  # linear: dy = dx[index]
 
 def _cat(fn, *ts):  # dy = the input tangents joined (zeros for inputs without one)
     return np.concatenate([np.zeros(x.shape, x.dtype) if t is None else t for x, t in
-                           zip((i.data for i in fn.inputs), ts)], axis=fn.dim)
+                           zip((i.array for i in fn.inputs), ts)], axis=fn.dim)
 
 
 def _stack(fn, *ts):
     return np.stack([np.zeros(x.shape, x.dtype) if t is None else t for x, t in
-                     zip((i.data for i in fn.inputs), ts)], axis=fn.dim)
+                     zip((i.array for i in fn.inputs), ts)], axis=fn.dim)
 
 
 def _split(fn, t):  # each piece's tangent is the same slice of dx

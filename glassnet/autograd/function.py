@@ -31,7 +31,7 @@ class Function:
         """Run the forward on the inputs' arrays and, if any input requires grad, record the node."""
         make = _tensor.Tensor._make
         fn = cls()
-        out = fn.forward(*[t.data for t in inputs], **params)
+        out = fn.forward(*[t.array for t in inputs], **params)
         if _forward_hook is not None:  # forward-mode AD is on (see forward_ad.py)
             out = _forward_hook(fn, inputs, out)
         needs = [t._requires_grad for t in inputs]

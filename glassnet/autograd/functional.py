@@ -17,10 +17,10 @@ def _root_grads(outputs, grad_outputs, op):
     result = []
     for out, g in zip(outputs, grads):
         if g is None:
-            if out.data.size != 1:
+            if out.array.size != 1:
                 raise RuntimeError(f"{op}: grad can be implicitly created only for scalar outputs, "
                                    f"got shape {out.shape}")
-            g = Tensor._make(np.ones_like(out.data))
+            g = Tensor._make(np.ones_like(out.array))
         elif g.shape != out.shape:
             raise RuntimeError(f"{op}: grad_output of shape {g.shape} for an output of shape {out.shape}")
         result.append(g)

@@ -46,14 +46,14 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     if differentiable:
         found = grad([o for o, _ in differentiable], [inputs[i] for i in wrt],
                      [w for _, w in differentiable], allow_unused=True)
-        analytic = [np.zeros(inputs[i].shape) if g is None else g.data for i, g in zip(wrt, found)]
+        analytic = [np.zeros(inputs[i].shape) if g is None else g.array for i, g in zip(wrt, found)]
 
     def weighted_sum(args):
         with no_grad():
-            return sum(float((o.data * w.data).sum()) for o, w in zip(outputs_of(args), weights))
+            return sum(float((o.array * w.array).sum()) for o, w in zip(outputs_of(args), weights))
 
     for k, i in enumerate(wrt):
-        x = inputs[i].data
+        x = inputs[i].array
         numeric = np.zeros(x.shape)
         flat = x.reshape(-1)  # a view: perturbations below change the input in place
         for j in range(flat.size):

@@ -115,7 +115,7 @@ class MNIST(Dataset):
 
     @data.setter
     def data(self, value):
-        self._images = np.asarray(value.data if isinstance(value, Tensor) else value)
+        self._images = np.asarray(value.array if isinstance(value, Tensor) else value)
 
     @property
     def targets(self):
@@ -124,7 +124,7 @@ class MNIST(Dataset):
 
     @targets.setter
     def targets(self, value):
-        self._labels = np.asarray(value.data if isinstance(value, Tensor) else value).astype(np.int64, copy=False)
+        self._labels = np.asarray(value.array if isinstance(value, Tensor) else value).astype(np.int64, copy=False)
 
     @property
     def class_to_idx(self):
@@ -304,9 +304,9 @@ def build_sample(source=None, out=SAMPLE_FILE, train_per_class=500, test_per_cla
     arrays = {}
     for train, split, per in ((True, "train", train_per_class), (False, "test", test_per_class)):
         full = MNIST(root=source, train=train, download=False)
-        labels = full.targets.data
+        labels = full.targets.array
         index = np.sort(np.concatenate([np.flatnonzero(labels == c)[:per] for c in range(10)]))
-        arrays[f"{split}_images"] = full.data.data[index]
+        arrays[f"{split}_images"] = full.array.array[index]
         arrays[f"{split}_labels"] = labels[index].astype(np.uint8)
         arrays[f"{split}_index"] = index.astype(np.int32)
     np.savez_compressed(out, **arrays)

@@ -67,15 +67,15 @@ def check(x_shape=(2, 3, 7, 7), w_shape=(4, 3, 3, 3), stride=1, padding=0, seed=
 
     out_pad = tuple(x_shape[2 + k] + 2 * padding - w_shape[2 + k] - (y.shape[2 + k] - 1) * stride for k in (0, 1))
     dx_transposed = F.conv_transpose2d(gn.tensor(dy), w.detach(), stride=stride, padding=padding,
-                                       output_padding=out_pad).data
-    dx_full = input_grad_by_full_correlation(dy, w.data, stride, padding, x_shape[2:])
-    dw_corr = weight_grad_by_correlation(x.data, dy, stride, padding, w_shape[2:])
+                                       output_padding=out_pad).array
+    dx_full = input_grad_by_full_correlation(dy, w.array, stride, padding, x_shape[2:])
+    dw_corr = weight_grad_by_correlation(x.array, dy, stride, padding, w_shape[2:])
     db_sum = dy.sum(axis=(0, 2, 3))
     return {
-        "dx vs conv_transpose2d(dy, w)": float(np.abs(x.grad.data - dx_transposed).max()),
-        "dx vs full corr(dy, flipped w)": float(np.abs(x.grad.data - dx_full).max()),
-        "dw vs corr(x, dy)": float(np.abs(w.grad.data - dw_corr).max()),
-        "db vs sum(dy)": float(np.abs(b.grad.data - db_sum).max()),
+        "dx vs conv_transpose2d(dy, w)": float(np.abs(x.grad.array - dx_transposed).max()),
+        "dx vs full corr(dy, flipped w)": float(np.abs(x.grad.array - dx_full).max()),
+        "dw vs corr(x, dy)": float(np.abs(w.grad.array - dw_corr).max()),
+        "db vs sum(dy)": float(np.abs(b.grad.array - db_sum).max()),
     }
 
 

@@ -34,7 +34,7 @@ def gradients(n, m=64, seed=0):
     start = time.perf_counter()
     w = gn.tensor(w0, requires_grad=True)
     loss(w).backward()
-    reverse_grad = w.grad.data.copy()
+    reverse_grad = w.grad.array.copy()
     reverse_s = time.perf_counter() - start
 
     start = time.perf_counter()

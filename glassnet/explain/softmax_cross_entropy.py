@@ -42,7 +42,7 @@ def main(batch=3, classes=5, seed=0, eps=1e-6):
     logits = gn.tensor(z, requires_grad=True)
     loss = F.cross_entropy(logits, gn.tensor(y))
     loss.backward()
-    autograd = logits.grad.data
+    autograd = logits.grad.array
 
     numeric = np.zeros_like(z)  # central differences, one logit at a time (batch * classes is small)
     for idx in np.ndindex(*z.shape):
@@ -66,7 +66,7 @@ def main(batch=3, classes=5, seed=0, eps=1e-6):
     big = np.array([[1000.0, 0.0, -1000.0]])
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         naive = np.log(np.exp(big) / np.exp(big).sum())
-    stable = F.log_softmax(gn.tensor(big), 1).data
+    stable = F.log_softmax(gn.tensor(big), 1).array
     print(f"\nlogits {big.tolist()[0]}:  naive log(softmax) = {naive[0]},  log_softmax = {stable[0]}")
     return dict(z=z, y=y, p=p, formula=formula, autograd=autograd, numeric=numeric,
                 max_diff_autograd=d_auto, max_diff_numeric=d_num, naive=naive, stable=stable)

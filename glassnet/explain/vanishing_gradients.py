@@ -76,7 +76,7 @@ def layer_grad_norms(variant, depth=20, width=64, batch=128, seed=0):
     norms = []
     for i in range(depth):
         w = model[i].linear.weight
-        direct = float(np.linalg.norm(w.grad.data.astype(np.float64)))
+        direct = float(np.linalg.norm(w.grad.array.astype(np.float64)))
         assert np.isclose(recorded[f"{i}.linear.weight"], direct, rtol=1e-12), "monitor and autograd disagree"
         norms.append(direct)
     return norms

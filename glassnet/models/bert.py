@@ -37,7 +37,7 @@ class BertEncoder(nn.Module):
                     nn.init.zeros_(m.bias)
         for layer in self.encoder.layers:
             nn.init.normal_(layer.self_attn.in_proj_weight, 0.0, 0.02)
-        self.tok_embed.weight.data[pad_idx] = 0
+        self.tok_embed.weight.array[pad_idx] = 0
 
     def forward(self, ids, padding_mask=None):
         if not isinstance(ids, Tensor) or ids.ndim != 2 or ids.dtype.kind not in "iu":
@@ -47,7 +47,7 @@ class BertEncoder(nn.Module):
         if L > self.max_len:
             raise ValueError(f"BertEncoder: sequence length {L} exceeds max_len={self.max_len}")
         if padding_mask is None:
-            padding_mask = Tensor._make(ids.data == self.pad_idx)
+            padding_mask = Tensor._make(ids.array == self.pad_idx)
         pos = Tensor._make(np.arange(L, dtype=np.int64))
         x = self.dropout(self.norm(self.tok_embed(ids) + self.pos_embed(pos)))  # (N, L, dim)
         return self.encoder(x, src_key_padding_mask=padding_mask)
@@ -82,7 +82,7 @@ def mask_tokens(ids, mask_id, vocab_size, special_ids=(0,), prob=0.15, generator
     chosen positions, -100 elsewhere. Chosen inputs become mask_id with probability 0.8, a uniform random
     id in [random_low, vocab_size) with probability 0.1, and stay unchanged otherwise.
     """
-    ids = np.asarray(getattr(ids, "data", ids), dtype=np.int64)
+    ids = np.asarray(ids, dtype=np.int64)
     g = rng(generator)
     maskable = ~np.isin(ids, np.asarray(special_ids, dtype=np.int64))
     chosen = maskable & (g.random(ids.shape) < prob)

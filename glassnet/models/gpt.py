@@ -203,7 +203,7 @@ class GPT(nn.Module):
             raise ValueError(f"GPT.crop_block_size: need 0 < block_size <= {self.block_size}, got {block_size}")
         self.block_size = block_size
         wpe = self.transformer.wpe
-        wpe.weight = nn.Parameter(wpe.weight.data[:block_size].copy())
+        wpe.weight = nn.Parameter(wpe.weight.array[:block_size].copy())
         wpe.num_embeddings = block_size
 
     def configure_optimizers(self, weight_decay, learning_rate, betas=(0.9, 0.95), eps=1e-8):
@@ -233,7 +233,7 @@ class GPT(nn.Module):
                              f"{getattr(idx, 'shape', type(idx).__name__)}")
         if not isinstance(max_new_tokens, (int, np.integer)) or max_new_tokens < 0:
             raise ValueError(f"GPT.generate: max_new_tokens must be a non-negative int, got {max_new_tokens!r}")
-        tokens = idx.data.astype(np.int64)
+        tokens = idx.array.astype(np.int64)
         cache = None
         with no_grad():
             for _ in range(max_new_tokens):
@@ -244,7 +244,7 @@ class GPT(nn.Module):
                     h = self.hidden(Tensor._make(tokens[:, -self.block_size:]), cache)
                 else:
                     h = self.hidden(Tensor._make(tokens[:, -1:]), cache)  # only the newest token
-                logits = self.lm_head(h[:, -1, :]).data  # (B, vocab_size)
+                logits = self.lm_head(h[:, -1, :]).array  # (B, vocab_size)
                 nxt = sample_next_token(logits, temperature, top_k, top_p, generator)
                 tokens = np.concatenate([tokens, nxt[:, None]], 1)
         return Tensor._make(tokens)

@@ -96,10 +96,10 @@ class Seq2SeqRNN(nn.Module):
                              f"{getattr(src, 'dtype', type(src).__name__)} {getattr(src, 'shape', '')}")
         keys, h_n = self.encoder(self.src_embed(src))  # (B, S, 2H), (2, B, H)
         s0 = self.init_state(cat([h_n[0], h_n[1]], -1)).tanh()  # (B, H)
-        state = s0 if self.cell_type == "gru" else (s0, Tensor._make(np.zeros_like(s0.data)))
+        state = s0 if self.cell_type == "gru" else (s0, Tensor._make(np.zeros_like(s0.array)))
         mask = None
         if self.src_pad is not None:
-            mask = Tensor._make(src.data != self.src_pad)
+            mask = Tensor._make(src.array != self.src_pad)
         return keys, self.attention.project_keys(keys), mask, state
 
     def _query(self, state):
@@ -140,10 +140,10 @@ class Seq2SeqRNN(nn.Module):
                 for _ in range(max_len):
                     emb = self.tgt_embed(Tensor._make(prev))
                     f, state, w = self.decode_step(emb, state, keys, projected, mask)
-                    nxt = self.out(f).data.argmax(-1)
+                    nxt = self.out(f).array.argmax(-1)
                     nxt = np.where(done, eos, nxt)
                     tokens.append(nxt)
-                    weights.append(w.data)
+                    weights.append(w.array)
                     done |= nxt == eos
                     prev = nxt
                     if done.all():

@@ -37,7 +37,7 @@ class Seq2SeqTransformer(nn.Module):
         self.tgt_embed = nn.Embedding(tgt_vocab_size, d_model, padding_idx=pad_idx)
         for emb in (self.src_embed, self.tgt_embed):  # N(0, 1/d_model): times sqrt(d_model) gives N(0, 1)
             nn.init.normal_(emb.weight, 0.0, d_model ** -0.5)
-            emb.weight.data[pad_idx] = 0
+            emb.weight.array[pad_idx] = 0
         self.pos = nn.SinusoidalPositionalEncoding(d_model, max_len, dropout, batch_first=True)
         self.transformer = nn.Transformer(d_model, nhead, num_encoder_layers, num_decoder_layers, dim_feedforward,
                                           dropout, activation, batch_first=True, norm_first=norm_first)
@@ -50,7 +50,7 @@ class Seq2SeqTransformer(nn.Module):
         return self.pos(embedding(ids) * math.sqrt(self.d_model))
 
     def _padding(self, ids):
-        return Tensor._make(ids.data == self.pad_idx)  # (N, L) bool, True = padding (masked out)
+        return Tensor._make(ids.array == self.pad_idx)  # (N, L) bool, True = padding (masked out)
 
     def encode(self, src):
         """memory (N, S, d_model) of the source ids (N, S)."""
@@ -81,7 +81,7 @@ class Seq2SeqTransformer(nn.Module):
             done = np.zeros(N, bool)
             for _ in range(max_len):
                 out = self.decode(Tensor._make(tokens), memory, src)  # (N, t, d_model)
-                logits = self.generator(out[:, -1]).data  # (N, V)
+                logits = self.generator(out[:, -1]).array  # (N, V)
                 nxt = np.where(done, self.pad_idx, logits.argmax(-1))
                 tokens = np.concatenate([tokens, nxt[:, None]], 1)
                 done |= nxt == eos
@@ -99,7 +99,7 @@ class Seq2SeqTransformer(nn.Module):
             return args, {**kwargs, "need_weights": True, "average_attn_weights": average_heads}
 
         def keep_weights(module, args, kwargs, output):
-            weights.append(output[1].data)
+            weights.append(output[1].array)
 
         for layer in self.transformer.decoder.layers:
             handles.append(layer.multihead_attn.register_forward_pre_hook(want_weights, with_kwargs=True))

@@ -1,6 +1,6 @@
 """Weight initialisation, with torch.nn.init's names, signatures and formulas.
 
-Each function fills `tensor.data` in place (outside the autograd graph, as under no_grad) and
+Each function fills `tensor.array` in place (outside the autograd graph, as under no_grad) and
 returns the tensor. Random draws come from `glassnet.random.rng(generator)`, so `manual_seed`
 reproduces them. Fans of a weight of shape (out, in, *kernel): fan_in = in * prod(kernel),
 fan_out = out * prod(kernel).
@@ -24,8 +24,8 @@ def _check(tensor, fn):
 
 
 def _fill(tensor, values):
-    """Write `values` (any float array of tensor's shape) into tensor.data in its own dtype."""
-    tensor.data[...] = values
+    """Write `values` (any float array of tensor's shape) into tensor.array in its own dtype."""
+    tensor.array[...] = values
     return tensor
 
 
@@ -179,7 +179,7 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gene
     """He uniform: U(-bound, bound), bound = gain * sqrt(3 / fan), gain = calculate_gain(nonlinearity, a),
     fan = fan_in or fan_out by `mode`. A tensor with no elements is left as it is."""
     _check(tensor, "kaiming_uniform_")
-    if tensor.data.size == 0:
+    if tensor.array.size == 0:
         return tensor
     bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
     return uniform_(tensor, -bound, bound, generator)
@@ -188,7 +188,7 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gene
 def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """He normal: N(0, std^2), std = gain / sqrt(fan)."""
     _check(tensor, "kaiming_normal_")
-    if tensor.data.size == 0:
+    if tensor.array.size == 0:
         return tensor
     return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), generator)
 
@@ -200,10 +200,10 @@ def orthogonal_(tensor, gain=1, generator=None):
     _check(tensor, "orthogonal_")
     if tensor.ndim < 2:
         raise ValueError(f"orthogonal_: only tensors with 2 or more dimensions are supported, got shape {tensor.shape}")
-    if tensor.data.size == 0:
+    if tensor.array.size == 0:
         return tensor
     rows = tensor.shape[0]
-    cols = tensor.data.size // rows
+    cols = tensor.array.size // rows
     flat = rng(generator).standard_normal((rows, cols))
     if rows < cols:
         flat = flat.T

@@ -18,11 +18,11 @@ class Parameter(Tensor):
         if data is None:
             array = np.empty((0,), dtypes.get_default_dtype())
         elif isinstance(data, Tensor):
-            array = data.data
+            array = data.array
         elif isinstance(data, np.ndarray):
             array = data
         else:
-            array = Tensor(data).data
+            array = Tensor(data).array
         super().__init__(array, requires_grad=requires_grad)
 
     def __repr__(self):

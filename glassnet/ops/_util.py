@@ -22,7 +22,7 @@ def operands(a, b, op):
     """
     from .shape import cast
 
-    if type(a) is type(b) is Tensor and a.data.dtype == b.data.dtype:
+    if type(a) is type(b) is Tensor and a.array.dtype == b.array.dtype:
         return a, b
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         raise TypeError(f"{op}: expected at least one Tensor, got {type(a).__name__} and {type(b).__name__}")

@@ -227,14 +227,14 @@ class GELU(Function):
         return x * self.cdf
 
     def backward(self, dy):
-        x = self.inputs[0].data
+        x = self.inputs[0].array
         if self.approximate == "tanh":
             du = x.dtype.type(_SQRT_2_OVER_PI) * (1 + x.dtype.type(3 * _GELU_TANH_C) * x * x)
             slope = self.s_pos + 2 * x * self.s_pos * self.s_neg * du
         else:
             pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
             slope = self.cdf + x * pdf
-        return Tensor._make((dy.data * slope).astype(x.dtype, copy=False))
+        return Tensor._make((dy.array * slope).astype(x.dtype, copy=False))
 
 
 def gelu(input, approximate="none"):

@@ -111,16 +111,16 @@ class ScaledDotProductAttention(Function):
         return a if self.keep is None else a * self.keep * a.dtype.type(self.factor)
 
     def backward(self, dO, dW=None):
-        q, k, v = (t.data for t in self.inputs[:3])
+        q, k, v = (t.array for t in self.inputs[:3])
         need = self.needs_input_grad
         P, scale = self.P, self.scale
-        dO = dO.data
+        dO = dO.array
         dv = Tensor._make(_unbroadcast(np.matmul(_swap(self._dropped(P)), dO), v.shape)) if need[2] else None
         if not (need[0] or need[1] or builtins.any(need[3:])):
             return (None, None, dv) + (None,) * (len(need) - 3)
         dP = _unbroadcast(np.matmul(dO, _swap(v)), P.shape)
         if dW is not None:
-            dP = dP + dW.data
+            dP = dP + dW.array
         dP = self._dropped(dP)
         dS = dP - (dP * P).sum(axis=-1, keepdims=True)
         dS *= P
@@ -190,7 +190,7 @@ def _attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False
             raise ValueError(f"{op}: attn_mask of shape {attn_mask.shape} cannot be broadcast to the attention "
                              f"weights' shape {scores} (batch..., L, S)")
         if attn_mask.dtype == np.bool_:
-            blocked = ~attn_mask.data
+            blocked = ~attn_mask.array
         else:
             bias = (attn_mask,)
     keep = None

@@ -213,15 +213,15 @@ class ConvNd(Function):
 
     def backward(self, dy):
         x, w = self.inputs[0], self.inputs[1]
-        dy = dy.data
+        dy = dy.array
         needs = self.needs_input_grad
         dx = dw = db = None
         if needs[1]:  # the columns are rebuilt (one copy) rather than kept alive from the forward
-            cols = _im2col(_pad_zeros(x.data, self.padding), w.shape[2:], self.stride, self.dilation, self.out,
+            cols = _im2col(_pad_zeros(x.array, self.padding), w.shape[2:], self.stride, self.dilation, self.out,
                            self.groups)
             dw = Tensor._make(_weight_grad(cols, dy, w.shape))
         if needs[0]:
-            dx = Tensor._make(_transposed_conv(dy, w.data, self.stride, [l for l, _ in self.padding],
+            dx = Tensor._make(_transposed_conv(dy, w.array, self.stride, [l for l, _ in self.padding],
                                                self.dilation, self.groups, x.shape[2:]))
         if len(self.inputs) == 3:
             if needs[2]:
@@ -253,16 +253,16 @@ class ConvTransposeNd(Function):
 
     def backward(self, dy):
         x, w = self.inputs[0], self.inputs[1]
-        dy = dy.data
+        dy = dy.array
         needs = self.needs_input_grad
         dx = dw = db = None
         if needs[0] or needs[1]:
             dyp = _pad_zeros(dy, [(p, p) for p in self.padding])
             cols = _im2col(dyp, w.shape[2:], self.stride, self.dilation, x.shape[2:], self.groups)
             if needs[0]:
-                dx = Tensor._make(_cols_matmul(w.data, cols, x.shape[2:]))
+                dx = Tensor._make(_cols_matmul(w.array, cols, x.shape[2:]))
             if needs[1]:
-                dw = Tensor._make(_weight_grad(cols, x.data, w.shape))
+                dw = Tensor._make(_weight_grad(cols, x.array, w.shape))
         if len(self.inputs) == 3:
             if needs[2]:
                 db = Tensor._make(dy.sum(axis=(0,) + tuple(range(2, dy.ndim))))

@@ -162,7 +162,7 @@ def cos(input):
 
 def sign(input):
     """-1, 0 or 1 elementwise; its gradient is zero, so the result does not require grad."""
-    return Tensor._make(np.sign(input.data))
+    return Tensor._make(np.sign(input.array))
 
 
 def clamp(input, min=None, max=None):
@@ -188,24 +188,24 @@ def where(condition, input, other):
         raise TypeError(f"where: condition must be a bool tensor, got {cond.dtype}")
     a, b = operands(input, other, "where")
     check_broadcast("where", cond.shape, a.shape, b.shape)
-    return Where.apply(a, b, cond=cond.data)
+    return Where.apply(a, b, cond=cond.array)
 
 
 def maximum(input, other):
     """Elementwise max; where both are equal the gradient is split in half, as PyTorch does."""
     a, b = operands(input, other, "maximum")
-    return _select_extreme(a, b, a.data > b.data)
+    return _select_extreme(a, b, a.array > b.array)
 
 
 def minimum(input, other):
     """Elementwise min; where both are equal the gradient is split in half, as PyTorch does."""
     a, b = operands(input, other, "minimum")
-    return _select_extreme(a, b, a.data < b.data)
+    return _select_extreme(a, b, a.array < b.array)
 
 
 def _select_extreme(a, b, a_wins):
     check_broadcast("maximum/minimum", a.shape, b.shape)
-    tie = a.data == b.data
+    tie = a.array == b.array
     if not tie.any():
         return Where.apply(a, b, cond=a_wins)
     # y = w * a + (1 - w) * b with w = 1, 0 or 1/2 at ties: the same values, PyTorch's gradients.
@@ -217,7 +217,7 @@ def _compare(np_fn, name):
     def compare(input, other):
         a, b = operands(input, other, name)
         check_broadcast(name, a.shape, b.shape)
-        return Tensor._make(np_fn(a.data, b.data))
+        return Tensor._make(np_fn(a.array, b.array))
 
     compare.__name__ = name
     compare.__doc__ = f"Elementwise `{np_fn.__name__}` as a bool tensor (no gradient)."
@@ -235,17 +235,17 @@ logical_or = _compare(np.logical_or, "logical_or")
 
 
 def logical_not(input):
-    return Tensor._make(np.logical_not(input.data))
+    return Tensor._make(np.logical_not(input.array))
 
 
 def isnan(input):
-    return Tensor._make(np.isnan(input.data))
+    return Tensor._make(np.isnan(input.array))
 
 
 def isfinite(input):
-    return Tensor._make(np.isfinite(input.data))
+    return Tensor._make(np.isfinite(input.array))
 
 
 def allclose(input, other, rtol=1e-5, atol=1e-8):
-    return bool(np.allclose(as_tensor(input).data, as_tensor(other).data, rtol=rtol, atol=atol))
+    return bool(np.allclose(as_tensor(input).array, as_tensor(other).array, rtol=rtol, atol=atol))
 

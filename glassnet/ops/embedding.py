@@ -71,7 +71,7 @@ class EmbeddingBackward(Function):
         return _scatter_rows(dy, idx, num_rows, padding_idx, scale_grad_by_freq)
 
     def backward(self, ddw):
-        idx = self.inputs[1].data
+        idx = self.inputs[1].array
         scale = np.ones(ddw.shape[0], ddw.dtype)
         if self.scale_grad_by_freq:
             scale /= np.maximum(np.bincount(idx.reshape(-1), minlength=ddw.shape[0]), 1)
@@ -88,7 +88,7 @@ def _renorm_(weight, idx, max_norm, norm_type):
     """In place, outside the graph: rows of `weight` used by `idx` whose p-norm exceeds max_norm are
     scaled to norm max_norm (factor max_norm / (norm + 1e-7)), as torch.embedding_renorm_."""
     rows = np.unique(idx)
-    w = weight.data
+    w = weight.array
     norms = np.linalg.norm(w[rows].astype(np.float64), ord=norm_type, axis=1)
     big = norms > max_norm
     if big.any():
@@ -123,7 +123,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
             raise ValueError(f"Embedding: padding_idx {padding_idx} must be within num_embeddings={num} "
                              f"(expected in [{-num}, {num - 1}])")
         padding_idx = int(padding_idx) % num
-    idx = input.data
+    idx = input.array
     if idx.size:
         lo, hi = idx.min(), idx.max()
         if lo < 0 or hi >= num:

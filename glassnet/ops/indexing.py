@@ -30,10 +30,10 @@ __all__ = ["to_index", "getitem", "cat", "concat", "concatenate", "stack", "spli
 def _index_array(value, op="getitem"):
     """A Tensor / list / ndarray used as an index -> an int64 or bool ndarray."""
     if isinstance(value, Tensor):
-        arr = value.data
+        arr = value.array
     else:
         try:
-            arr = np.asarray([v.data if isinstance(v, Tensor) else v for v in value]
+            arr = np.asarray([v.array if isinstance(v, Tensor) else v for v in value]
                              if isinstance(value, list) else value)
         except ValueError:
             raise IndexError(f"{op}: the list index {value!r} is ragged; expected a rectangular list of ints "
@@ -50,7 +50,7 @@ def _index_array(value, op="getitem"):
 def _index_item(item):
     if isinstance(item, Tensor):
         if item.ndim == 0 and item.dtype.kind in "iu":
-            return int(item.data)  # a 0-d integer tensor indexes like a Python int (as in PyTorch)
+            return int(item.array)  # a 0-d integer tensor indexes like a Python int (as in PyTorch)
         return _index_array(item)
     if isinstance(item, (list, np.ndarray)):
         return _index_array(item)
@@ -550,7 +550,7 @@ def masked_fill(input, mask, value):
         value = Tensor._make(np.asarray(value, dtype=input.dtype))
     else:
         raise TypeError(f"masked_fill: value must be a number or a 0-d tensor, got {type(value).__name__}")
-    return MaskedFill.apply(input, value, mask=mask.data)
+    return MaskedFill.apply(input, value, mask=mask.array)
 
 
 def _check_index_tensor(index, op):
@@ -558,7 +558,7 @@ def _check_index_tensor(index, op):
         raise TypeError(f"{op}: index must be a Tensor, got {type(index).__name__}")
     if index.dtype not in (dtypes.int64, dtypes.int32):
         raise TypeError(f"{op}: index must be an int64 (or int32) tensor, got dtype {index.dtype}")
-    return index.data.astype(np.int64, copy=False)
+    return index.array.astype(np.int64, copy=False)
 
 
 def _check_range(idx, n, dim, op, shape):
@@ -674,7 +674,7 @@ def one_hot(tensor, num_classes=-1):
     if not isinstance(tensor, Tensor) or tensor.dtype != dtypes.int64:
         got = tensor.dtype if isinstance(tensor, Tensor) else type(tensor).__name__
         raise TypeError(f"one_hot: expects an int64 tensor of class indices, got {got}")
-    x = tensor.data
+    x = tensor.array
     if num_classes == -1:
         if x.size == 0:
             raise ValueError("one_hot: cannot infer the number of classes from an empty tensor; pass num_classes")

@@ -31,11 +31,11 @@ class Linear(Function):
     def backward(self, dy):
         if grad_mode.is_grad_enabled():  # create_graph=True: record the backward itself
             return self._backward_graph(dy)
-        x, weight = self.inputs[0].data, self.inputs[1].data
+        x, weight = self.inputs[0].array, self.inputs[1].array
         need = self.needs_input_grad
         out_f, in_f = weight.shape
         m = math.prod(dy.shape[:-1])
-        dy2 = dy.data.reshape(m, out_f)
+        dy2 = dy.array.reshape(m, out_f)
         dx = Tensor._make(np.dot(dy2, weight).reshape(x.shape)) if need[0] else None
         dw = Tensor._make(np.dot(dy2.T, x.reshape(m, in_f))) if need[1] else None
         if len(need) == 2:

@@ -117,7 +117,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     z = abs(input - target)
     if beta == 0:
         return _reduce(z, reduction)
-    loss = where(Tensor._make(z.data < beta), z * z * (0.5 / beta), z - 0.5 * beta)
+    loss = where(Tensor._make(z.array < beta), z * z * (0.5 / beta), z - 0.5 * beta)
     return _reduce(loss, reduction)
 
 
@@ -132,7 +132,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     if delta <= 0:
         raise ValueError(f"{op}: delta must be positive, got {delta}")
     z = abs(input - target)
-    loss = where(Tensor._make(z.data < delta), z * z * 0.5, (z - 0.5 * delta) * delta)
+    loss = where(Tensor._make(z.array < delta), z * z * 0.5, (z - 0.5 * delta) * delta)
     return _weighted_elementwise(op, loss, weight, input, reduction, False)
 
 
@@ -164,7 +164,7 @@ def _class_layout(op, input, target, allow_probs):
     if tuple(target.shape) != expected:
         raise ValueError(f"{op}: target of shape {tuple(target.shape)} does not match input of shape "
                          f"{tuple(input.shape)}; expected target shape {expected}")
-    t = target.data.reshape((1,)) if unbatched else target.data
+    t = target.array.reshape((1,)) if unbatched else target.array
     return x, t.astype(np.int64, copy=False), False, unbatched, n_classes
 
 
@@ -184,7 +184,7 @@ def _class_weight(op, weight, n_classes, dtype):
     if tuple(weight.shape) != (n_classes,):
         raise ValueError(f"{op}: weight of shape {tuple(weight.shape)} must have one entry per class, "
                          f"expected ({n_classes},)")
-    return weight.data.astype(dtype, copy=False)
+    return weight.array.astype(dtype, copy=False)
 
 
 def _class_sum(a):
@@ -272,7 +272,7 @@ class CrossEntropy(Function):
         if grad_mode.is_grad_enabled():
             return self._graph_backward(dy)
         x = self.inputs[0]
-        c = self._scale(dy.data, x.ndim)
+        c = self._scale(dy.array, x.ndim)
         n_classes = x.shape[1]
         s = self.s
         probs = len(self.inputs) > 1
@@ -296,7 +296,7 @@ class CrossEntropy(Function):
                     grad -= (s / n_classes) * wb * _per_position(self.valid, x.ndim) * c
             dx = Tensor._make(grad.astype(x.dtype, copy=False))
         if probs and self.needs_input_grad[1]:
-            g = (x.data - self.shift) * (-(1 - s) * c)
+            g = (x.array - self.shift) * (-(1 - s) * c)
             if self.w_b is not None:
                 g *= self.w_b
             dq = Tensor._make(g.astype(x.dtype, copy=False))
@@ -311,7 +311,7 @@ class CrossEntropy(Function):
         logp = x - (log(sum(exp(x - m), 1, True)) + m)
         p = exp(logp)
         if self.reduction == "none":
-            c = reshape(dy, _per_position(dy.data, x.ndim).shape)
+            c = reshape(dy, _per_position(dy.array, x.ndim).shape)
         else:
             c = dy if self.reduction == "sum" else dy / float(self.denom)
         w_b = Tensor._make(self.w_b) if self.w_b is not None else None
@@ -389,7 +389,7 @@ class NLLLoss(Function):
                 scale = 1.0 / self.denom
         np.put_along_axis(coeff, self.t[:, None], _per_position(-self.wt * scale, x.ndim).astype(x.dtype), axis=1)
         if self.reduction == "none":
-            dy = reshape(dy, _per_position(dy.data, x.ndim).shape)
+            dy = reshape(dy, _per_position(dy.array, x.ndim).shape)
         return dy * Tensor._make(coeff)
 
 
@@ -429,7 +429,7 @@ class BinaryCrossEntropy(Function):
         x, y = self.inputs
         c = dy
         if self.reduction == "mean":
-            c = dy / float(x.data.size) if x.data.size else dy * float("nan")
+            c = dy / float(x.array.size) if x.array.size else dy * float("nan")
         if self.weight is not None:
             c = c * Tensor._make(self.weight)
         dx = c * (x - y) / maximum(x * (1 - x), 1e-12) if self.needs_input_grad[0] else None
@@ -446,17 +446,17 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     _float_tensor(op, "input", input)
     _float_tensor(op, "target", target)
     _same_shape(op, input, target)
-    if input.data.size and (np.min(input.data) < 0 or np.max(input.data) > 1):
+    if input.array.size and (np.min(input.array) < 0 or np.max(input.array) > 1):
         raise ValueError(f"{op}: all elements of input should be between 0 and 1, got values in "
-                         f"[{np.min(input.data):g}, {np.max(input.data):g}]")
-    if target.data.size and (np.min(target.data) < 0 or np.max(target.data) > 1):
+                         f"[{np.min(input.array):g}, {np.max(input.array):g}]")
+    if target.array.size and (np.min(target.array) < 0 or np.max(target.array) > 1):
         raise ValueError(f"{op}: all elements of target should be between 0 and 1, got values in "
-                         f"[{np.min(target.data):g}, {np.max(target.data):g}]")
+                         f"[{np.min(target.array):g}, {np.max(target.array):g}]")
     w = None
     if weight is not None:
         _tensor(op, "weight", weight)
         _broadcastable_to(op, "weight", weight, input.shape)
-        w = np.broadcast_to(weight.data.astype(input.dtype, copy=False), input.shape)
+        w = np.broadcast_to(weight.array.astype(input.dtype, copy=False), input.shape)
     if target.dtype != input.dtype:
         raise TypeError(f"{op}: target dtype {target.dtype} differs from input dtype {input.dtype}")
     return BinaryCrossEntropy.apply(input, target, weight=w, reduction=reduction)
@@ -514,7 +514,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     if log_target:
         loss = exp(target) * (target - input)
     else:
-        zero = Tensor._make(target.data == 0)
+        zero = Tensor._make(target.array == 0)
         safe = where(zero, 1.0, target)
         loss = where(zero, 0.0, target * log(safe)) - target * input
     if reduction == "batchmean":
@@ -527,7 +527,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
 
 def _keep_value_clamp_min(t, eps):
     """max(t, eps) in value, with t's gradient (PyTorch clamps the norms outside autograd)."""
-    fix = np.maximum(t.data, eps) - t.data
+    fix = np.maximum(t.array, eps) - t.array
     return t + Tensor._make(fix.astype(t.dtype, copy=False)) if fix.any() else t
 
 
@@ -552,7 +552,7 @@ def _p_norm_last(x, p, keepdim=False):
     if p == 1:
         return sum(abs(x), d, keepdim)
     if math.isinf(p) and p > 0:
-        ax = np.abs(x.data)
+        ax = np.abs(x.array)
         top = ax == ax.max(axis=d, keepdims=True)
         share = top / top.sum(axis=d, keepdims=True)  # ties share the gradient, as PyTorch's amax
         return sum(abs(x) * Tensor._make(share.astype(x.dtype)), d, keepdim)
@@ -590,8 +590,8 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
     m1 = sum(input1 * input1, d) + 1e-12
     m2 = sum(input2 * input2, d) + 1e-12
     cos = prod / sqrt(m1 * m2)
-    pos = Tensor._make(target.data == 1)
-    neg = Tensor._make(target.data == -1)
+    pos = Tensor._make(target.array == 1)
+    neg = Tensor._make(target.array == -1)
     loss = where(pos, 1 - cos, 0.0) + where(neg, clamp(cos - margin, min=0), 0.0)
     return _reduce(loss, reduction)
 

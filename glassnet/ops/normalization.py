@@ -112,7 +112,7 @@ class Normalize(Function):
     def backward(self, dy):
         if grad_mode.is_grad_enabled():
             return self._graph_backward(dy)
-        grads = self._channel_backward(dy.data) if self.kind == "channel" else self._row_backward(dy.data)
+        grads = self._channel_backward(dy.array) if self.kind == "channel" else self._row_backward(dy.array)
         x = self.inputs[0]
         out = [Tensor._make(grads[0].reshape(x.shape)) if self.needs_input_grad[0] else None]
         if self.has_weight:
@@ -129,7 +129,7 @@ class Normalize(Function):
         xc, rstd = self.xc, self.rstd
         d3 = d.reshape(xc.shape)
         m = xc.size // max(xc.shape[1], 1)
-        w = self.inputs[1].data.reshape(-1) if self.has_weight else 1.0
+        w = self.inputs[1].array.reshape(-1) if self.has_weight else 1.0
         sd = _channel_sums(d3)
         p = d3 * xc
         sp = _channel_sums(p)
@@ -148,7 +148,7 @@ class Normalize(Function):
         r, k = xc.shape
         dx = dw = db = None
         col_params = self.param_view == self.stat_view
-        w = self.inputs[1].data.reshape(self.param_shape) if self.has_weight else None
+        w = self.inputs[1].array.reshape(self.param_shape) if self.has_weight else None
         d2 = d.reshape(r, k)
         if col_params:
             w1 = w.reshape(k) if w is not None else None
@@ -266,7 +266,7 @@ def _normalized_shape(op, normalized_shape, x):
 
 def _update_running(running, batch_stat, momentum):
     """running <- (1 - momentum) * running + momentum * batch_stat, in place (no graph)."""
-    r = running.data
+    r = running.array
     r *= 1.0 - momentum
     r += (momentum * batch_stat).astype(r.dtype, copy=False)
 
@@ -294,7 +294,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     _check_param(op, "bias", bias, (c,), input.dtype)
     param_shape = (1, c) + (1,) * (input.ndim - 2)
     if training:
-        count = input.data.size // c if c else 0
+        count = input.array.size // c if c else 0
         if count <= 1:
             raise ValueError(f"{op}: expected more than 1 value per channel when training, "
                              f"got input of shape {tuple(input.shape)}")
@@ -318,8 +318,8 @@ def _affine_with_stats(input, running_mean, running_var, weight, bias, eps, para
         scale = w / sqrt(var + eps),  shift = b - mean * scale,  y = x * scale + shift
         dx = dy * scale,  dw = sum(dy * (x - mean) / sqrt(var + eps)),  db = sum(dy)   (by autograd)
     """
-    rstd = 1.0 / np.sqrt(running_var.data.astype(input.dtype) + eps)
-    mu = running_mean.data.astype(input.dtype)
+    rstd = 1.0 / np.sqrt(running_var.array.astype(input.dtype) + eps)
+    mu = running_mean.array.astype(input.dtype)
     scale = Tensor._make(rstd.reshape(param_shape))
     if weight is not None:
         scale = scale * reshape(weight, param_shape)
@@ -398,7 +398,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     _check_param(op, "weight", weight, shape, input.dtype)
     _check_param(op, "bias", bias, shape, input.dtype)
     d = int(np.prod(shape))
-    view = (input.data.size // d if d else 0, d)
+    view = (input.array.size // d if d else 0, d)
     return _normalize(input, weight, bias, "row", view, view, (1, d), eps, True)
 
 
@@ -416,5 +416,5 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     shape = _normalized_shape(op, normalized_shape, input)
     _check_param(op, "weight", weight, shape, input.dtype)
     d = int(np.prod(shape))
-    view = (input.data.size // d if d else 0, d)
+    view = (input.array.size // d if d else 0, d)
     return _normalize(input, weight, None, "row", view, view, (1, d), eps, False)

@@ -229,7 +229,7 @@ class MaxPoolNd(Function):
 
     def backward(self, dy):
         x = self.inputs[0]
-        dyb = dy.data.reshape(self.y.shape)
+        dyb = dy.array.reshape(self.y.shape)
         d = len(self.kernel)
         if self.regular is not None and self.regular[0] == self.kernel and self.regular[2] == (1,) * d:
             kk = math.prod(self.kernel)
@@ -265,7 +265,7 @@ class AvgPoolNd(Function):
         x = self.inputs[0]
         d = len(self.kernel)
         L = x.shape[-d:]
-        g = dy.data.reshape(-1, math.prod(self.out)) / self.divisor.astype(x.dtype)
+        g = dy.array.reshape(-1, math.prod(self.out)) / self.divisor.astype(x.dtype)
         g = np.broadcast_to(g, (math.prod(self.kernel),) + g.shape)
         if self.stride == self.kernel:
             dx = _fold_tiles(g, self.kernel, self.out, self.padding, L, x.dtype)
@@ -298,7 +298,7 @@ class SeparableLinear(Function):
         return np.ascontiguousarray(y)
 
     def backward(self, dy):
-        g = dy.data
+        g = dy.array
         d = len(self.matrices)
         for a, m in enumerate(self.matrices):
             g = _along(g, m.T, g.ndim - d + a)
@@ -349,7 +349,7 @@ class Resample(Function):
     def backward(self, dy):
         x = self.inputs[0]
         d = len(self.terms)
-        g = dy.data
+        g = dy.array
         for a in reversed(range(d)):
             axis = x.ndim - d + a
             bshape = (-1,) + (1,) * (d - a - 1)

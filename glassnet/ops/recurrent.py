@@ -163,16 +163,16 @@ class RNNLayer(Function):
         return self.hs, np.array(h.T, copy=True)
 
     def backward(self, dhs, dhn):
-        x, h0, w_ih, w_hh = (t.data for t in self.inputs[:4])
+        x, h0, w_ih, w_hh = (t.array for t in self.inputs[:4])
         hs = self.hs_t
-        dhs = dhs.data.transpose(0, 2, 1)
+        dhs = dhs.array.transpose(0, 2, 1)
         if self.nonlinearity == "tanh":
             deriv = 1 - hs * hs
         else:
             deriv = (hs > 0).astype(hs.dtype)
         da = np.empty_like(hs)
         g = np.empty(hs.shape[1:], hs.dtype)
-        back = np.array(dhn.data.T, copy=True, order="C")  # dL/dh flowing back into the current step
+        back = np.array(dhn.array.T, copy=True, order="C")  # dL/dh flowing back into the current step
         whh_t = np.ascontiguousarray(w_hh.T)
         for t in reversed(_steps(x.shape[0], self.reverse)):
             np.add(dhs[t], back, out=g)
@@ -266,9 +266,9 @@ class LSTMLayer(Function):
 
     def backward(self, dhs, dhn, dcn):
         gates, cs, tcs, ms = self.saved
-        x, h0, c0 = (t.data for t in self.inputs[:3])
-        w_hr = self.inputs[-1].data if self.has_proj else None
-        dhs = dhs.data.transpose(0, 2, 1)  # (T, P, B)
+        x, h0, c0 = (t.array for t in self.inputs[:3])
+        w_hr = self.inputs[-1].array if self.has_proj else None
+        dhs = dhs.array.transpose(0, 2, 1)  # (T, P, B)
         steps, hid, batch = cs.shape
         o, i, f, g = gates[:, :hid], gates[:, hid:2 * hid], gates[:, 2 * hid:3 * hid], gates[:, 3 * hid:]
         cprev = _previous(cs, c0.T, self.reverse)
@@ -291,8 +291,8 @@ class LSTMLayer(Function):
 
         da = np.empty_like(gates)
         da3 = da[:, hid:].reshape(steps, 3, hid, batch)
-        back_h = np.array(dhn.data.T, copy=True, order="C")
-        back_c = np.array(dcn.data.T, copy=True, order="C")
+        back_h = np.array(dhn.array.T, copy=True, order="C")
+        back_c = np.array(dcn.array.T, copy=True, order="C")
         dc = np.empty((hid, batch), gates.dtype)
         gsum = np.empty(dhs.shape, gates.dtype) if self.has_proj else None
         dm = np.empty((hid, batch), gates.dtype)
@@ -398,8 +398,8 @@ class GRULayer(Function):
 
     def backward(self, dhs, dhn):
         gates, hw, hs = self.saved
-        x, h0, w_ih, w_hh = (t.data for t in self.inputs[:4])
-        dhs = dhs.data.transpose(0, 2, 1)
+        x, h0, w_ih, w_hh = (t.array for t in self.inputs[:4])
+        dhs = dhs.array.transpose(0, 2, 1)
         steps, hid, batch = hs.shape
         n, r, z = gates[:, :hid], gates[:, hid:2 * hid], gates[:, 2 * hid:]
         q = hw[:, 2 * hid:]
@@ -421,7 +421,7 @@ class GRULayer(Function):
         np.multiply(pn, r, out=fac[:, 3])
 
         da = np.empty((steps, 4, hid, batch), hs.dtype)
-        back = np.array(dhn.data.T, copy=True, order="C")
+        back = np.array(dhn.array.T, copy=True, order="C")
         g = np.empty((hid, batch), hs.dtype)
         tmp = np.empty((hid, batch), hs.dtype)
         whh_t = np.ascontiguousarray(w_hh.T)

@@ -69,7 +69,7 @@ def _check_float(input, op):
 def _widen_int(input):
     """Bool and small integer tensors are summed/multiplied in int64, as in PyTorch."""
     if input.dtype.kind in "biu" and input.dtype != np.int64:
-        return Tensor._make(input.data.astype(np.int64))
+        return Tensor._make(input.array.astype(np.int64))
     return input
 
 
@@ -125,8 +125,8 @@ class Prod(Function):
         return x.prod(axis=dims, keepdims=keepdim)
 
     def backward(self, dy):
-        x = self.inputs[0].data
-        g = dy.data.reshape(_kept_shape(x.shape, self.dims))
+        x = self.inputs[0].array
+        g = dy.array.reshape(_kept_shape(x.shape, self.dims))
         zero = x == 0
         nonzero_x = np.where(zero, np.ones((), x.dtype), x)
         others = nonzero_x.prod(axis=self.dims, keepdims=True)  # product of the non-zero elements
@@ -163,7 +163,7 @@ class AMax(Function):
 
     def backward(self, dy):
         x = self.inputs[0]
-        hit = (x.data == self.kept) | (np.isnan(x.data) & np.isnan(self.kept))
+        hit = (x.array == self.kept) | (np.isnan(x.array) & np.isnan(self.kept))
         share = (hit / hit.sum(axis=self.dims, keepdims=True)).astype(dy.dtype)
         return reshape(dy, self.kept.shape) * Tensor._make(share)
 
@@ -192,7 +192,7 @@ def _extreme(input, dim, keepdim, largest, op):
     if dim is None:
         if keepdim:
             raise TypeError(f"{op}: keepdim=True needs a dim")
-        if input.data.size == 0:
+        if input.array.size == 0:
             raise RuntimeError(f"{op}: expected reduction dim to be specified for an empty tensor "
                                f"(shape {input.shape})")
         return AMax.apply(input, dims=tuple(range(input.ndim)), keepdim=False, largest=largest)
@@ -200,7 +200,7 @@ def _extreme(input, dim, keepdim, largest, op):
     if input.ndim == 0:
         return result_type(clone(input), Tensor._make(np.zeros((), np.int64)))
     _check_nonempty(input, (d,), op)
-    index = (np.argmax if largest else np.argmin)(input.data, axis=d, keepdims=True).astype(np.int64)
+    index = (np.argmax if largest else np.argmin)(input.array, axis=d, keepdims=True).astype(np.int64)
     values = SelectAlong.apply(input, dim=d, index=index, keepdim=keepdim)
     return result_type(values, Tensor._make(index if keepdim else index.squeeze(d)))
 
@@ -243,16 +243,16 @@ def amin(input, dim=(), keepdim=False):
 def _arg_extreme(input, dim, keepdim, largest, op):
     find = np.argmax if largest else np.argmin
     if dim is None:
-        if input.data.size == 0:
+        if input.array.size == 0:
             raise IndexError(f"{op}: expected reduction dim to be specified for an empty tensor "
                              f"(shape {input.shape})")
-        index = np.asarray(find(input.data.reshape(-1)), np.int64)
+        index = np.asarray(find(input.array.reshape(-1)), np.int64)
         return Tensor._make(index.reshape((1,) * input.ndim) if keepdim else index)
     d = normalize_dim(dim, input.ndim, op)
     if input.ndim == 0:
         return Tensor._make(np.zeros((), np.int64))
     _check_nonempty(input, (d,), op)
-    return Tensor._make(np.asarray(find(input.data, axis=d, keepdims=keepdim), np.int64))
+    return Tensor._make(np.asarray(find(input.array, axis=d, keepdims=keepdim), np.int64))
 
 
 def argmax(input, dim=None, keepdim=False):
@@ -319,7 +319,7 @@ class Std(Function):
         x = self.inputs[0]
         kept = _kept_shape(x.shape, self.dims)
         y = reshape(self.output(), kept)
-        zero = Tensor._make(y.data == 0)
+        zero = Tensor._make(y.array == 0)
         g = where(zero, 0.0, reshape(dy, kept) / (where(zero, 1.0, y) * 2))
         return _var_backward(x, g, self.dims, self.correction)
 
@@ -423,14 +423,14 @@ class Norm(Function):
         if p == 1:
             return g * sign(x)
         if p == math.inf:
-            hit = np.abs(x.data) == y.data
+            hit = np.abs(x.array) == y.array
             share = (hit / hit.sum(axis=self.dims, keepdims=True)).astype(x.dtype)
             return g * sign(x) * Tensor._make(share)
-        y_zero = Tensor._make(y.data == 0)
+        y_zero = Tensor._make(y.array == 0)
         safe_y = where(y_zero, 1.0, y)
         if p == 2:
             return x * where(y_zero, 0.0, g / safe_y)
-        x_zero = Tensor._make(x.data == 0)
+        x_zero = Tensor._make(x.array == 0)
         scaled = sign(x) * abs(where(x_zero, 1.0, x)) ** (p - 1)  # 0 at x == 0 through sign
         return scaled * where(y_zero, 0.0, g / safe_y ** (p - 1))
 

@@ -33,7 +33,7 @@ def cast(input, dtype):
         return input
     if dtype.kind == "f" and input.dtype.kind == "f":
         return Cast.apply(input, dtype=dtype)
-    return Tensor._make(input.data.astype(dtype))
+    return Tensor._make(input.array.astype(dtype))
 
 
 def _reduced_axes(shape, target):
@@ -121,11 +121,11 @@ def reshape(input, *shape):
         raise ValueError(f"reshape: invalid size in shape {shape} (sizes must be non-negative, or -1 to infer one)")
     known = [s for s in shape if s != -1]
     n = int(np.prod(known)) if known else 1
-    if shape.count(-1) > 1 or (-1 in shape and (n == 0 or input.data.size % n)) or (
-        -1 not in shape and n != input.data.size
+    if shape.count(-1) > 1 or (-1 in shape and (n == 0 or input.array.size % n)) or (
+        -1 not in shape and n != input.array.size
     ):
         raise ValueError(f"reshape: shape {shape} is invalid for a tensor of shape {input.shape} "
-                         f"({input.data.size} elements)")
+                         f"({input.array.size} elements)")
     if input.shape == shape:
         return input
     return Reshape.apply(input, shape=shape)

@@ -50,13 +50,13 @@ class Adadelta(Optimizer):
                     state["step"] = self._new_step()
                     state["square_avg"] = self._zeros_like(data)
                     state["acc_delta"] = self._zeros_like(data)
-                state["step"].data += 1
+                state["step"].array += 1
                 if group["maximize"]:
                     g = -g
                 if weight_decay != 0:
                     g = g + weight_decay * data
-                v = state["square_avg"].data
-                u = state["acc_delta"].data
+                v = state["square_avg"].array
+                u = state["acc_delta"].array
                 v *= rho
                 v += (1 - rho) * g * g
                 std = np.sqrt(v + eps)

@@ -35,7 +35,7 @@ class Adagrad(Optimizer):
     def _init_state(self, p, group):
         state = self.state[p]
         state["step"] = self._new_step()
-        state["sum"] = Tensor._make(np.full_like(p.data, float(group["initial_accumulator_value"])))
+        state["sum"] = Tensor._make(np.full_like(p.array, float(group["initial_accumulator_value"])))
 
     def _check_group(self, group):
         check_nonnegative("Adagrad", "lr", group["lr"], "learning rate")
@@ -57,14 +57,14 @@ class Adagrad(Optimizer):
                 state = self.state[p]
                 if len(state) == 0:  # a group added after construction
                     self._init_state(p, group)
-                state["step"].data += 1
-                t = float(state["step"].data)
+                state["step"].array += 1
+                t = float(state["step"].array)
                 if group["maximize"]:
                     g = -g
                 if weight_decay != 0:
                     g = g + weight_decay * data
                 clr = lr / (1 + (t - 1) * lr_decay)
-                s = state["sum"].data
+                s = state["sum"].array
                 s += g * g
                 std = np.sqrt(s)
                 std += eps

@@ -61,20 +61,20 @@ class Adam(Optimizer):
                     state["max_exp_avg_sq"] = self._zeros_like(data)
                 if group["maximize"]:
                     g = -g
-                state["step"].data += 1
-                t = float(state["step"].data)
+                state["step"].array += 1
+                t = float(state["step"].array)
                 if weight_decay != 0:
                     if group["decoupled_weight_decay"]:
                         data *= 1 - lr * weight_decay
                     else:
                         g = g + weight_decay * data
-                m = state["exp_avg"].data
-                v = state["exp_avg_sq"].data
+                m = state["exp_avg"].array
+                v = state["exp_avg_sq"].array
                 lerp_(m, g, 1 - beta1)
                 v *= beta2
                 v += (1 - beta2) * g * g
                 if group["amsgrad"]:
-                    v_max = state["max_exp_avg_sq"].data
+                    v_max = state["max_exp_avg_sq"].array
                     np.maximum(v_max, v, out=v_max)
                     v = v_max
                 step_size = lr / (1 - beta1 ** t)

@@ -3,7 +3,7 @@
 
 An optimizer holds `param_groups`, a list of dicts, each with a list of parameters under 'params' and
 that group's options (lr, momentum, ...), and `state`, a dict from parameter to that parameter's
-buffers (Tensors) and counters. `step()` reads each parameter's `.grad` and updates `.data` in place
+buffers (Tensors) and counters. `step()` reads each parameter's `.grad` and updates `.array` in place
 with plain NumPy (outside the autograd graph), in the parameter's dtype.
 """
 import functools
@@ -146,7 +146,7 @@ class Optimizer:
                     p.grad = None
                 else:
                     p.grad.detach_()
-                    p.grad.data[...] = 0
+                    p.grad.array[...] = 0
 
     def step(self, closure=None):
         """Update every parameter that has a gradient; `closure` re-evaluates the loss and returns it."""
@@ -159,18 +159,18 @@ class Optimizer:
             return closure()
 
     def _grads(self, group):
-        """(param, param.data, grad array) for each parameter of `group` that has a gradient."""
+        """(param, param.array, grad array) for each parameter of `group` that has a gradient."""
         name = type(self).__name__
         out = []
         for p in group["params"]:
             if p.grad is None:
                 continue
-            g = p.grad.data
-            if g.shape != p.data.shape:
+            g = p.grad.array
+            if g.shape != p.array.shape:
                 raise RuntimeError(f"{name}.step: parameter of shape {p.shape} has a gradient of shape {g.shape}")
-            if g.dtype != p.data.dtype:
-                g = g.astype(p.data.dtype)
-            out.append((p, p.data, g))
+            if g.dtype != p.array.dtype:
+                g = g.astype(p.array.dtype)
+            out.append((p, p.array, g))
         return out
 
     def _zeros_like(self, array):
@@ -254,7 +254,7 @@ class Optimizer:
 def _load_value(name, param, key, value):
     """A copy of one saved state entry: tensors in the parameter's dtype ('step' stays float32)."""
     if isinstance(value, (Tensor, np.ndarray)):
-        array = value.data if isinstance(value, Tensor) else value
+        array = value.array if isinstance(value, Tensor) else value
         if key == "step":
             if array.size != 1:
                 raise ValueError(f"{name}.load_state_dict: state 'step' must be a single number, got shape {array.shape}")

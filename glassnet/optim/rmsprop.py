@@ -56,20 +56,20 @@ class RMSprop(Optimizer):
                     state["grad_avg"] = self._zeros_like(data)
                 if group["maximize"]:
                     g = -g
-                state["step"].data += 1
+                state["step"].array += 1
                 if weight_decay != 0:
                     g = g + weight_decay * data
-                v = state["square_avg"].data
+                v = state["square_avg"].array
                 v *= alpha
                 v += (1 - alpha) * g * g
                 if group["centered"]:
-                    ga = lerp_(state["grad_avg"].data, g, 1 - alpha)
+                    ga = lerp_(state["grad_avg"].array, g, 1 - alpha)
                     avg = np.sqrt(v + (-1.0 * ga) * ga)
                 else:
                     avg = np.sqrt(v)
                 avg += eps
                 if momentum > 0:
-                    buf = state["momentum_buffer"].data
+                    buf = state["momentum_buffer"].array
                     buf *= momentum
                     buf += g / avg
                     data -= lr * buf

@@ -57,9 +57,9 @@ class SGD(Optimizer):
                     if buf is None:
                         buf = state["momentum_buffer"] = Tensor._make(g.copy())
                     else:
-                        buf.data *= momentum
-                        buf.data += (1 - dampening) * g
-                    g = g + momentum * buf.data if group["nesterov"] else buf.data
+                        buf.array *= momentum
+                        buf.array += (1 - dampening) * g
+                    g = g + momentum * buf.array if group["nesterov"] else buf.array
                 data -= lr * g
         return loss
 

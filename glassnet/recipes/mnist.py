@@ -89,7 +89,7 @@ def cnn(config):
 def load_split(config, train):
     """Images normalised to zero mean and unit variance, (N, 1, 28, 28) float32, and int64 labels."""
     ds = MNIST(root=config.data_dir or None, train=train, sample=config.sample)
-    images, labels = ds.data.data, ds.targets.data
+    images, labels = ds.data.array, ds.targets.array
     if train and config.limit:
         images, labels = images[: config.limit], labels[: config.limit]
     x = ((images.astype(np.float32) / 255 - MEAN) / STD)[:, None]
@@ -149,11 +149,11 @@ def _pictures(model, test, test_loader, run_dir):
     plots.plot_confusion_matrix(confusion_matrix(test.predictions, test.targets, 10),
                                 os.path.join(out, "confusion_matrix.png"))
     wrong = np.flatnonzero(test.predictions != test.targets)[:32]
-    images = test_loader.dataset.tensors[0].data[wrong, 0] * STD + MEAN
+    images = test_loader.dataset.tensors[0].array[wrong, 0] * STD + MEAN
     plots.plot_image_grid(images, [f"{p} (true {t})" for p, t in zip(test.predictions[wrong], test.targets[wrong])],
                           os.path.join(out, "misclassified.png"), title="misclassified test digits")
     first = next(m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d)))
-    plots.plot_filters(first.weight.data, os.path.join(out, "filters.png"))
+    plots.plot_filters(first.weight.array, os.path.join(out, "filters.png"))
 
 
 def _evaluate(name, build):

@@ -175,8 +175,8 @@ class TBPTT:
             return state
         keep = (rng(None).random(self.batcher.batch_size) >= self.reset_prob).astype(np.float32)[None, :, None]
         if isinstance(state, tuple):
-            return tuple(Tensor._make(s.data * keep) for s in state)
-        return Tensor._make(state.data * keep)
+            return tuple(Tensor._make(s.array * keep) for s in state)
+        return Tensor._make(state.array * keep)
 
     def step(self, model, batch):
         x, y = batch

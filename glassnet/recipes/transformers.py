@@ -146,7 +146,7 @@ def run_shakespeare(config, run_dir, resume=None, stop_after_steps=None):
         summary["eval_batches"] = n
         model.eval()
         text = tok.decode(model.generate(Tensor._make(np.zeros((1, 1), np.int64)), config.sample_chars,
-                                         generator=Generator(config.seed)).data[0].tolist())
+                                         generator=Generator(config.seed)).array[0].tolist())
         with open(os.path.join(run_dir, "samples.txt"), "w") as f:
             f.write(text)
         summary["sample"] = text[:200]
@@ -223,7 +223,7 @@ def gpt_answers(model, task, problems, batch_size=1000):
     for i in range(0, len(problems), batch_size):
         prompt = task.lm_prompt(problems[i:i + batch_size])
         full = model.generate(prompt, task.answer_len + 1, temperature=0.0)
-        out.append(full.data[:, prompt.shape[1]:])
+        out.append(full.array[:, prompt.shape[1]:])
     model.train(was_training)
     return np.concatenate(out)
 
@@ -392,7 +392,7 @@ def _attention_pictures(model, task, problems, run_dir):
     weights = np.stack(model.cross_attention(src, tgt_in, average_heads=True), 1)  # (N, layers, T, S)
     paths = []
     for i, problem in enumerate(problems):
-        source = list(task.decode(src.data[i], ""))
+        source = list(task.decode(src.array[i], ""))
         rows = task.decode(task.answer(problem[None])[0]).split(" ") + ["<eos>"]
         path = os.path.join(run_dir, "plots", f"cross_attention_{i}.png")
         plot_attention(weights[i, :, None, : len(rows), : len(source)], source, rows, path=path,

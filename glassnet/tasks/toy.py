@@ -114,7 +114,7 @@ class ToyTask:
     def decode(self, ids, joiner=" "):
         """Symbols of `ids` up to the first <eos> (or <pad>), joined by `joiner`."""
         out = []
-        for i in np.asarray(getattr(ids, "data", ids)).tolist():
+        for i in np.asarray(ids).tolist():
             if i in (EOS, PAD):
                 break
             out.append(self.itos[i] if 0 <= i < len(self.itos) else "<?>")
@@ -210,7 +210,7 @@ class ToyTask:
     def exact_match(self, predicted, problems):
         """(N,) bool: whether each predicted answer (ids, stopping at the first <eos> or <pad>) equals
         the true answer exactly. `predicted` is (N, L), any L; ids after the stop are ignored."""
-        pred = np.asarray(getattr(predicted, "data", predicted), dtype=np.int64)
+        pred = np.asarray(predicted, dtype=np.int64)
         ans = self.answer(problems)
         if pred.ndim != 2 or len(pred) != len(ans):
             raise ValueError(f"{self.name}.exact_match: expected predictions (N={len(ans)}, L), got {pred.shape}")

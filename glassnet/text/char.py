@@ -56,8 +56,7 @@ def _read_json(path, cls_name):
 def _ids_array(ids, vocab_size, where):
     """`ids` (list, NumPy array or Tensor of integers, any shape) as a flat int64 array, every id in
     [0, vocab_size); otherwise a ValueError naming the offending ids."""
-    data = getattr(ids, "data", ids) if not isinstance(ids, (list, tuple)) else ids
-    arr = np.asarray(data)
+    arr = np.asarray(ids)
     if arr.size == 0:
         return np.zeros(0, dtype=np.int64)
     if arr.dtype.kind not in "iu":

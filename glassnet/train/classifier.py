@@ -55,8 +55,8 @@ def evaluate(model, loader):
         for x, y in loader:
             logits = model(x)
             loss.update(F.cross_entropy(logits, y).item(), len(y))
-            preds.append(logits.data.argmax(1))
-            targets.append(y.data)
+            preds.append(logits.array.argmax(1))
+            targets.append(y.array)
     model.train(was_training)
     preds, targets = np.concatenate(preds), np.concatenate(targets)
     return EvalResult(loss.value, float((preds == targets).mean()), preds, targets, time.perf_counter() - start)
@@ -118,7 +118,7 @@ def fit(model, optimizer, train_loader, test_loader, *, epochs, run_dir, schedul
                         scheduler.step()
                     step += 1
                     safe_batch, safe_rng = batch, default_generator.get_state()
-                acc = float((logits.data.argmax(1) == y.data).mean())
+                acc = float((logits.array.argmax(1) == y.array).mean())
                 loss_avg.update(loss.item(), len(y))
                 acc_avg.update(acc, len(y))
                 progress.update(len(y), loss=loss_avg.value, acc=acc_avg.value)

@@ -5,7 +5,7 @@ from ..tensor import Tensor
 
 
 def _array(x):
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+    return x.array if isinstance(x, Tensor) else np.asarray(x)
 
 
 def accuracy(logits, targets):

@@ -42,4 +42,4 @@ def as_array(x):
 
     from ..tensor import Tensor
 
-    return np.asarray(x.data if isinstance(x, Tensor) else x, dtype=float)
+    return np.asarray(x.array if isinstance(x, Tensor) else x, dtype=float)

@@ -66,7 +66,7 @@ class ActivationMonitor:
     def _hook(self, name):
         def record(module, args, output):
             out = output[0] if isinstance(output, (tuple, list)) else output
-            data = getattr(out, "data", None)
+            data = getattr(out, "array", None)
             if isinstance(data, np.ndarray):
                 rows = self.stats[name]
                 rows.append(activation_stats(data, self.bins))

@@ -43,7 +43,7 @@ class GradientMonitor:
         self.vanish_threshold = vanish_threshold
         self.explode_threshold = explode_threshold
         self.history = []  # one dict per record: {"step", "grad_norm": {name: v}, "update_ratio": {name: v}}
-        self._before = {name: p.data.copy() for name, p in model.named_parameters()}
+        self._before = {name: p.array.copy() for name, p in model.named_parameters()}
         self._warned = set()
 
     def record(self, step=None):
@@ -51,12 +51,12 @@ class GradientMonitor:
         grad_norm, update_ratio = {}, {}
         for name, p in self.model.named_parameters():
             before = self._before.get(name)
-            if before is not None and before.shape == p.data.shape:
+            if before is not None and before.shape == p.array.shape:
                 base = _norm(before)
-                update_ratio[name] = _norm(p.data - before) / base if base > 0 else float("nan")
-            self._before[name] = p.data.copy()
+                update_ratio[name] = _norm(p.array - before) / base if base > 0 else float("nan")
+            self._before[name] = p.array.copy()
             if p.grad is not None:
-                grad_norm[name] = _norm(p.grad.data)
+                grad_norm[name] = _norm(p.grad.array)
         entry = {"step": len(self.history) if step is None else step, "grad_norm": grad_norm,
                  "update_ratio": update_ratio}
         self.history.append(entry)
@@ -91,7 +91,7 @@ class GradientMonitor:
 
 
 def _current_grad_norms(model):
-    return {n: _norm(p.grad.data) for n, p in model.named_parameters() if p.grad is not None}
+    return {n: _norm(p.grad.array) for n, p in model.named_parameters() if p.grad is not None}
 
 
 def plot_gradient_flow(source, path=None, title="gradient flow"):

@@ -48,7 +48,7 @@ class GraphNode:
     def grad_norm(self):
         """The L2 norm of a leaf's .grad (None before backward, or for other nodes)."""
         g = None if self.tensor is None else self.tensor.grad
-        return None if g is None else float(np.linalg.norm(np.asarray(g.data, dtype=np.float64)))
+        return None if g is None else float(np.linalg.norm(np.asarray(g.array, dtype=np.float64)))
 
     def label(self):
         shape = " ".join(str(tuple(s)) for s in self.shapes)

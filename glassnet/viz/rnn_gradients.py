@@ -109,7 +109,7 @@ def state_gradient_norms(model, tokens):
         total = 0.0
         for s in per_layer:
             for part in (s if isinstance(s, tuple) else (s,)):
-                g = part.grad.data if part.grad is not None else 0.0
+                g = part.grad.array if part.grad is not None else 0.0
                 total += float(np.sum(np.square(np.asarray(g, dtype=np.float64))))
         norms.append(np.sqrt(total))
     model.zero_grad()

@@ -41,7 +41,7 @@ def _canonical_mask(mask, name, dtype, other=None, other_name=""):
         warnings.warn(f"Support for mismatched {name} and {other_name} is deprecated. Use same type for both "
                       "instead.", stacklevel=3)
     if mask.dtype == np.bool_:
-        return Tensor._make(np.where(mask.data, np.array(-np.inf, dtype), np.array(0, dtype)))
+        return Tensor._make(np.where(mask.array, np.array(-np.inf, dtype), np.array(0, dtype)))
     return mask
 
 

@@ -328,7 +328,7 @@ class Module:
                 p.grad = None
             else:
                 p.grad.detach_()
-                p.grad.data[...] = 0
+                p.grad.array[...] = 0
 
     # ---- dtype --------------------------------------------------------------------------------------
     def _apply(self, fn):
@@ -338,12 +338,12 @@ class Module:
             module._apply(fn)
         for p in self._parameters.values():
             if p is not None:
-                p.data = fn(p.data)
+                p.array = fn(p.array)
                 if p.grad is not None:
-                    p.grad.data = fn(p.grad.data)
+                    p.grad.array = fn(p.grad.array)
         for name, b in self._buffers.items():
             if b is not None:
-                b.data = fn(b.data)
+                b.array = fn(b.array)
         return self
 
     def to(self, *args, dtype=None, **kwargs):
@@ -405,7 +405,7 @@ class Module:
         if destination is None:
             destination = OrderedDict()
         for key, t in self._state_items(prefix):
-            destination[key] = t if keep_vars else Tensor._make(t.data)
+            destination[key] = t if keep_vars else Tensor._make(t.array)
         return destination
 
     def load_state_dict(self, state_dict, strict=True, assign=False):
@@ -426,7 +426,7 @@ class Module:
             if key not in state_dict:
                 continue
             value = state_dict[key]
-            array = value.data if isinstance(value, Tensor) else np.asarray(value)
+            array = value.array if isinstance(value, Tensor) else np.asarray(value)
             if array.shape != target.shape:
                 problems.append(
                     f"size mismatch for {key}: copying a param with shape {array.shape} from checkpoint, "
@@ -446,9 +446,9 @@ class Module:
         for key, array in values.items():
             target = own[key]
             if assign:
-                target.data = np.array(array, copy=True)
+                target.array = np.array(array, copy=True)
             else:
-                target.data[...] = array
+                target.array[...] = array
         return _IncompatibleKeys(missing, unexpected)
 
     # ---- hooks and calling --------------------------------------------------------------------------

@@ -78,17 +78,17 @@ class _NormBase(Module):
     def reset_running_stats(self):
         """running_mean <- 0, running_var <- 1, num_batches_tracked <- 0."""
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
+            self.running_mean.array[...] = 0
+            self.running_var.array[...] = 1
+            self.num_batches_tracked.array[...] = 0
 
     def reset_parameters(self):
         """Reset the running statistics, and weight to ones and bias to zeros."""
         self.reset_running_stats()
         if self.affine:
-            self.weight.data[...] = 1
+            self.weight.array[...] = 1
             if self.bias is not None:
-                self.bias.data[...] = 0
+                self.bias.array[...] = 0
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
@@ -114,9 +114,9 @@ class _BatchNorm(_NormBase):
         self._check_input(input)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
-            self.num_batches_tracked.data += 1
+            self.num_batches_tracked.array += 1
             if self.momentum is None:  # cumulative moving average
-                factor = 1.0 / float(self.num_batches_tracked.data)
+                factor = 1.0 / float(self.num_batches_tracked.array)
         use_batch_stats = self.training or (self.running_mean is None and self.running_var is None)
         keep = not self.training or self.track_running_stats
         return batch_norm(input, self.running_mean if keep else None, self.running_var if keep else None,
@@ -222,9 +222,9 @@ class LayerNorm(Module):
 
     def reset_parameters(self):
         if self.elementwise_affine:
-            self.weight.data[...] = 1
+            self.weight.array[...] = 1
             if self.bias is not None:
-                self.bias.data[...] = 0
+                self.bias.array[...] = 0
 
     def forward(self, input):
         return layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -261,9 +261,9 @@ class GroupNorm(Module):
 
     def reset_parameters(self):
         if self.affine:
-            self.weight.data[...] = 1
+            self.weight.array[...] = 1
             if self.bias is not None:
-                self.bias.data[...] = 0
+                self.bias.array[...] = 0
 
     def forward(self, input):
         if isinstance(input, Tensor) and input.ndim >= 2 and input.shape[1] != self.num_channels:
@@ -293,7 +293,7 @@ class RMSNorm(Module):
 
     def reset_parameters(self):
         if self.elementwise_affine:
-            self.weight.data[...] = 1
+            self.weight.array[...] = 1
 
     def forward(self, input):
         return rms_norm(input, self.normalized_shape, self.weight, self.eps)

@@ -74,7 +74,7 @@ class SinusoidalPositionalEncoding(Module):
 
     def forward(self, x, offset=0):
         axis, L = _positions("SinusoidalPositionalEncoding", x, self.d_model, self.max_len, offset, self.batch_first)
-        table = Tensor._make(self.pe.data[offset:offset + L])
+        table = Tensor._make(self.pe.array[offset:offset + L])
         return self.dropout(x + _along(table, axis, x.ndim))
 
     def extra_repr(self):
@@ -141,7 +141,7 @@ class RotaryEmbedding(Module):
             if seq_len.dtype.kind not in "iu" or seq_len.ndim != 1:
                 raise ValueError(f"RotaryEmbedding: positions must be a 1-D integer tensor, got {seq_len.dtype} "
                                  f"of shape {seq_len.shape}")
-            pos = seq_len.data.astype(np.float64) + offset
+            pos = seq_len.array.astype(np.float64) + offset
         else:
             if not isinstance(seq_len, numbers.Integral) or isinstance(seq_len, bool) or seq_len < 0:
                 raise ValueError(f"RotaryEmbedding: seq_len must be a non-negative int or a tensor of positions, "

@@ -56,7 +56,7 @@ class Embedding(Module):
             self.weight = Parameter(np.empty(shape, dtype), requires_grad=not _freeze)
             self.reset_parameters()
         else:
-            data = _weight.data if isinstance(_weight, Tensor) else np.asarray(_weight)
+            data = _weight.array if isinstance(_weight, Tensor) else np.asarray(_weight)
             if tuple(data.shape) != shape:
                 raise ValueError(f"Embedding: _weight has shape {tuple(data.shape)}, expected {shape} "
                                  "(num_embeddings, embedding_dim)")
@@ -69,7 +69,7 @@ class Embedding(Module):
 
     def _fill_padding_idx_with_zero(self):
         if self.padding_idx is not None:
-            self.weight.data[self.padding_idx] = 0
+            self.weight.array[self.padding_idx] = 0
 
     def forward(self, input):
         return embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,

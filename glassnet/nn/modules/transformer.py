@@ -69,7 +69,7 @@ def _detect_is_causal_mask(mask, is_causal=None, size=None):
         sz = size if size is not None else mask.shape[-2]
         if mask.shape == (sz, sz):
             causal = np.triu(np.full((sz, sz), -np.inf, mask.dtype), 1)
-            make_causal = bool(np.array_equal(mask.data, causal))
+            make_causal = bool(np.array_equal(mask.array, causal))
     return make_causal
 
 

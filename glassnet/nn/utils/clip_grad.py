@@ -49,7 +49,7 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
 
     Forward: ||t||_p = (sum |x|^p)^(1/p) over every element (max |x| for p = inf). No gradient.
     """
-    arrays = [t.data if isinstance(t, Tensor) else np.asarray(t) for t in _as_list(tensors)]
+    arrays = [t.array if isinstance(t, Tensor) else np.asarray(t) for t in _as_list(tensors)]
     p = _norm_type(norm_type, "get_total_norm")
     if not arrays:
         return Tensor._make(np.array(0.0, dtype=np.float32))
@@ -68,11 +68,11 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
     if not grads:
         return
-    total = total_norm.data if isinstance(total_norm, Tensor) else np.asarray(total_norm)
+    total = total_norm.array if isinstance(total_norm, Tensor) else np.asarray(total_norm)
     coef = float(max_norm) / (total + 1e-6)
     coef = np.minimum(coef, 1.0)
     for g in grads:
-        g.data *= coef.astype(g.dtype)
+        g.array *= coef.astype(g.dtype)
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
@@ -98,4 +98,4 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
         raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value}")
     for p in _as_list(parameters):
         if p.grad is not None:
-            np.clip(p.grad.data, -clip_value, clip_value, out=p.grad.data)
+            np.clip(p.grad.array, -clip_value, clip_value, out=p.grad.array)

@@ -25,7 +25,7 @@ class FlattenConcat(Function):
         grads, start = [], 0
         for shape, needs in zip(self.shapes, self.needs_input_grad):
             size = int(np.prod(shape))
-            grads.append(Tensor._make(dy.data[start:start + size].reshape(shape)) if needs else None)
+            grads.append(Tensor._make(dy.array[start:start + size].reshape(shape)) if needs else None)
             start += size
         return tuple(grads)
 
@@ -62,6 +62,6 @@ def vector_to_parameters(vec, parameters):
     start = 0
     for p in params:
         n = p.numel()
-        piece = vec.data[start:start + n].reshape(p.shape)
-        p.data = piece if piece.dtype == p.dtype else piece.astype(p.dtype)
+        piece = vec.array[start:start + n].reshape(p.shape)
+        p.array = piece if piece.dtype == p.dtype else piece.astype(p.dtype)
         start += n

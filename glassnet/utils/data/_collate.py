@@ -43,7 +43,7 @@ def default_collate(batch):
             from ... import ops  # tracked stack only when a sample needs gradients
 
             return ops.stack(list(batch))
-        return Tensor._make(_stack_arrays([t.data for t in batch], "tensor"))
+        return Tensor._make(_stack_arrays([t.array for t in batch], "tensor"))
     if isinstance(elem, np.ndarray):
         if elem.dtype.kind in "OUSV":
             raise TypeError(f"default_collate: cannot collate NumPy arrays of dtype {elem.dtype}")

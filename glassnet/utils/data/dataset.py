@@ -87,13 +87,13 @@ class TensorDataset(Dataset):
         self.tensors = tuple(converted)
 
     def __getitem__(self, index):
-        return tuple(t[index] if t.requires_grad else Tensor._make(t.data[index]) for t in self.tensors)
+        return tuple(t[index] if t.requires_grad else Tensor._make(t.array[index]) for t in self.tensors)
 
     def __getbatch__(self, indices):
         idx = _index_array(indices, len(self), "TensorDataset")
         if any(t.requires_grad for t in self.tensors):
-            return [t[Tensor._make(idx)] if t.requires_grad else Tensor._make(t.data[idx]) for t in self.tensors]
-        return [Tensor._make(t.data[idx]) for t in self.tensors]
+            return [t[Tensor._make(idx)] if t.requires_grad else Tensor._make(t.array[idx]) for t in self.tensors]
+        return [Tensor._make(t.array[idx]) for t in self.tensors]
 
     def __len__(self):
         return self.tensors[0].shape[0]

@@ -24,7 +24,7 @@ __all__ = ["random_windows", "StreamBatcher"]
 
 def _token_array(data, where):
     """`data` (Tensor, NumPy array or list of ints) as a 1-D int64 array, without copying when possible."""
-    arr = np.asarray(data.data if isinstance(data, Tensor) else data)
+    arr = np.asarray(data.array if isinstance(data, Tensor) else data)
     if arr.ndim != 1:
         raise ValueError(f"{where}: data must be a 1-D sequence of token ids, got shape {tuple(arr.shape)}")
     if arr.dtype.kind not in "iu" and arr.size:

@@ -105,7 +105,7 @@ class WeightedRandomSampler(Sampler):
     def __init__(self, weights, num_samples, replacement=True, generator=None):
         self.num_samples = _positive_int(num_samples, "num_samples", "WeightedRandomSampler")
         self.replacement = _check_bool(replacement, "replacement", "WeightedRandomSampler")
-        w = np.asarray(weights.data if hasattr(weights, "grad_fn") else weights, dtype=np.float64)
+        w = np.asarray(weights.array if hasattr(weights, "grad_fn") else weights, dtype=np.float64)
         if w.ndim != 1 or w.size == 0:
             raise ValueError(f"WeightedRandomSampler: weights should be a non-empty 1-D sequence, got shape {w.shape}")
         if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
