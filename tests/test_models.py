@@ -108,6 +108,38 @@ def test_cached_generation_equals_uncached(options):
     np.testing.assert_array_equal(a.array[:, :5], prompt.array)
 
 
+@pytest.mark.parametrize("prompt_len", [5, 20])  # 20 > block_size: the prompt itself is cropped
+def test_streamed_tokens_equal_uncached_generation(prompt_len):
+    model = small_gpt(seed=2).eval()
+    prompt = gn.randint(0, 23, (3, prompt_len))
+    stream = model.stream(prompt, 30, top_k=10, generator=gn.Generator(3))
+    first = next(stream)
+    assert first.shape == (3,) and first.dtype == np.int64
+    assert gn.is_grad_enabled()  # the stream's no_grad does not outlive a step
+    streamed = np.stack([first] + list(stream), 1)
+    reference = model.generate(prompt, 30, top_k=10, generator=gn.Generator(3), use_cache=False)
+    np.testing.assert_array_equal(streamed, reference.array[:, prompt_len:])
+
+
+def test_stream_forwards_one_token_per_step_until_the_window_slides(monkeypatch):
+    model = small_gpt(seed=3).eval()  # block_size 16
+    lengths = []
+    hidden = model.hidden
+    monkeypatch.setattr(model, "hidden", lambda idx, cache=None: lengths.append(idx.shape[1]) or hidden(idx, cache))
+    tokens = list(model.stream(gn.randint(0, 23, (2, 5)), 20, generator=gn.Generator(0)))
+    assert len(tokens) == 20
+    # the prompt (5), then one token at a time up to a full window (16), then the whole window per token
+    assert lengths == [5] + [1] * 11 + [16] * 8
+
+
+def test_stream_checks_its_arguments_at_the_call():
+    model = small_gpt()
+    with pytest.raises(ValueError, match="GPT.generate: idx"):
+        model.stream(gn.zeros(1, 4), 3)  # floats, not token ids
+    with pytest.raises(ValueError, match="max_new_tokens"):
+        model.stream(gn.zeros(1, 4, dtype=gn.int64), -1)
+
+
 def test_sampling_rules():
     logits = np.log(np.array([[0.5, 0.3, 0.15, 0.05]] * 20000))
     g = gn.Generator(0)

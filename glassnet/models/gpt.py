@@ -12,9 +12,9 @@ lm_head), so a PyTorch model written with the same names loads with load_state_d
 Initialisation as GPT-2: every Linear and Embedding weight ~ N(0, 0.02), biases 0, and the two
 projections that write into the residual stream (attn.c_proj, mlp.c_proj) ~ N(0, 0.02 / sqrt(2 n_layer)).
 
-`generate` samples autoregressively with temperature, top-k and top-p (nucleus) filtering, using a
-key/value cache: each new token attends to the stored keys and values of the earlier ones instead of
-recomputing the whole context.
+`stream` samples autoregressively with temperature, top-k and top-p (nucleus) filtering and yields each
+new token as it is drawn; `generate` collects them. Both use a key/value cache: each new token attends
+to the stored keys and values of the earlier ones instead of recomputing the whole context.
 """
 import math
 
@@ -41,6 +41,11 @@ class KVCache:
     def length(self):
         """How many positions are stored (0 when empty)."""
         return self.layer_length(0)
+
+    def clear(self):
+        """Forget every stored position."""
+        self.keys = [None] * len(self.keys)
+        self.values = [None] * len(self.values)
 
     def layer_length(self, layer):
         return 0 if self.keys[layer] is None else self.keys[layer].shape[2]
@@ -83,6 +88,8 @@ class CausalSelfAttention(nn.Module):
         p = self.dropout if self.training else 0.0
         if past == 0:
             y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
+        elif T == 1:  # the newest token sees every position
+            y = F.scaled_dot_product_attention(q, k, v, dropout_p=p)
         else:
             # new query i sits at position past + i and may see keys 0 ... past + i
             mask = np.arange(past + T)[None, :] <= past + np.arange(T)[:, None]  # (T, past + T)
@@ -226,28 +233,51 @@ class GPT(nn.Module):
         keys and values of earlier positions are reused; the result is the same as without (only
         faster). Contexts longer than block_size are cropped to the last block_size tokens (and the
         cache rebuilt, the positions having shifted). Runs without a graph; dropout follows the
-        module's mode (call .eval() first for deterministic sampling).
+        module's mode (call .eval() first for deterministic sampling). The tokens come from `stream`.
         """
-        if not isinstance(idx, Tensor) or idx.ndim != 2 or idx.shape[1] == 0:
+        new = list(self.stream(idx, max_new_tokens, temperature, top_k, top_p, generator, use_cache))
+        return Tensor._make(np.concatenate([idx.array.astype(np.int64)] + [t[:, None] for t in new], 1))
+
+    def stream(self, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None, generator=None,
+               use_cache=True):
+        """Yield the max_new_tokens new tokens that continue idx (B, T), one (B,) int64 NumPy array per step,
+        each as soon as it is drawn (the arguments as in `generate`, which collects them).
+
+        With use_cache, each new token costs one forward of that one token against the cached keys and
+        values, until the context fills block_size: from then on the oldest token drops out at every
+        step, every position shifts, and the cache is rebuilt from the cropped context (a forward of
+        block_size tokens per new token, as without the cache). Arguments are checked at the call;
+        the work happens as the tokens are taken, each forward without a graph.
+        """
+        if not isinstance(idx, Tensor) or idx.ndim != 2 or idx.shape[1] == 0 or idx.dtype.kind not in "iu":
             raise ValueError(f"GPT.generate: idx must be a non-empty integer Tensor (B, T), got "
-                             f"{getattr(idx, 'shape', type(idx).__name__)}")
+                             f"{getattr(idx, 'dtype', type(idx).__name__)} {getattr(idx, 'shape', '')}")
         if not isinstance(max_new_tokens, (int, np.integer)) or max_new_tokens < 0:
             raise ValueError(f"GPT.generate: max_new_tokens must be a non-negative int, got {max_new_tokens!r}")
-        tokens = idx.array.astype(np.int64)
-        cache = None
-        with no_grad():
-            for _ in range(max_new_tokens):
-                if not use_cache:
-                    h = self.hidden(Tensor._make(tokens[:, -self.block_size:]))
-                elif cache is None or cache.length >= self.block_size:
-                    cache = KVCache(self.n_layer)  # (re)fill the cache with the whole (cropped) context
-                    h = self.hidden(Tensor._make(tokens[:, -self.block_size:]), cache)
-                else:
-                    h = self.hidden(Tensor._make(tokens[:, -1:]), cache)  # only the newest token
-                logits = self.lm_head(h[:, -1, :]).array  # (B, vocab_size)
-                nxt = sample_next_token(logits, temperature, top_k, top_p, generator)
-                tokens = np.concatenate([tokens, nxt[:, None]], 1)
-        return Tensor._make(tokens)
+        context = idx.array[:, -self.block_size:].astype(np.int64)  # (B, <= block_size)
+        return self._stream(context, int(max_new_tokens), temperature, top_k, top_p, generator, use_cache)
+
+    def _stream(self, context, max_new_tokens, temperature, top_k, top_p, generator, use_cache):
+        cache = KVCache(self.n_layer) if use_cache else None
+        for _ in range(max_new_tokens):
+            with no_grad():  # not held across the yield: the caller's own code keeps its grad mode
+                logits = self._next_logits(context, cache)  # (B, vocab_size)
+            nxt = sample_next_token(logits, temperature, top_k, top_p, generator)  # (B,)
+            kept = context[:, max(0, context.shape[1] - self.block_size + 1):]
+            context = np.concatenate([kept, nxt[:, None]], 1)  # the last block_size tokens
+            yield nxt
+
+    def _next_logits(self, context, cache):
+        """Logits of the token after context (B, T <= block_size); `cache` (or None) holds the keys and
+        values of all but context's last token, or must be (re)filled from the whole context."""
+        if cache is None:
+            h = self.hidden(Tensor._make(context))
+        elif cache.length == 0 or cache.length != context.shape[1] - 1:  # first call, or the window slid
+            cache.clear()
+            h = self.hidden(Tensor._make(context), cache)
+        else:
+            h = self.hidden(Tensor._make(context[:, -1:]), cache)  # only the newest token
+        return self.lm_head(h[:, -1, :]).array
 
 
 def sample_next_token(logits, temperature=1.0, top_k=None, top_p=None, generator=None):
