@@ -8,7 +8,7 @@ import torch.nn.functional as TF
 
 import glassnet as gn
 import glassnet.nn.functional as F
-from glassnet.ops.activation import _erfc
+from glassnet.ops.activation import _BLOCK, _erfc
 from parity import Case, run_case
 from test_reduction import check_fixed, check_second_order
 
@@ -120,6 +120,57 @@ def test_gelu_wide_range(approximate):
     y.sum().backward()
     np.testing.assert_allclose(y.array, value, rtol=1e-5, atol=1e-37)  # exp(-2u) in float32: ~|2u| ulp
     np.testing.assert_allclose(g.grad.array, slope, rtol=2e-5, atol=1e-7)
+
+
+def test_gelu_float32_table_across_blocks():
+    # more elements than a few blocks, not a multiple of the block size, and a non-contiguous input:
+    # every block boundary must give the same values as one long computation in float64
+    n = 3 * _BLOCK + 17
+    base = (np.random.default_rng(0).standard_normal((2, n)) * 3).astype(np.float32)
+    x = base[:, ::2]  # a strided view
+    g = gn.tensor(x, requires_grad=True)
+    y = F.gelu(g)
+    dy = np.random.default_rng(1).standard_normal(x.shape).astype(np.float32)
+    y.backward(gn.tensor(dy))
+    value, slope = _gelu_reference(x.astype(np.float64).ravel(), "none")
+    np.testing.assert_allclose(y.array.ravel(), value, rtol=1e-6, atol=2e-8)
+    np.testing.assert_allclose(g.grad.array.ravel(), slope * dy.ravel(), rtol=1e-5, atol=1e-7)
+
+
+def test_gelu_table_interpolation_error_is_below_float32_resolution():
+    # points between the table's grid points (where linear interpolation is worst) and on them
+    x = np.concatenate([np.arange(-8, 8, 1 / 2048) + 0.5 / 2048, np.arange(-8, 8, 1 / 2048)]).astype(np.float32)
+    y = F.gelu(gn.tensor(x)).array
+    value, _ = _gelu_reference(x.astype(np.float64), "none")
+    assert np.max(np.abs(y - value) / np.maximum(np.abs(x), 1)) < 1.5e-7
+
+
+def test_gelu_special_values():
+    x = np.array([np.inf, np.nan, 3e38, -3e38, 0.0, 40.0, -40.0], np.float32)
+    g = gn.tensor(x, requires_grad=True)
+    with np.errstate(all="raise"):  # nothing warns: the table clips overflowing and infinite inputs
+        y = F.gelu(g)
+    np.testing.assert_array_equal(y.array, np.array([np.inf, np.nan, 3e38, 0.0, 0.0, 40.0, 0.0], np.float32))
+    with np.errstate(invalid="ignore"):  # the slope at inf is inf * phi(inf) = inf * 0: NaN, as torch's
+        F.gelu(g).sum().backward()
+    assert np.isnan(g.grad.array[:2]).all()
+    np.testing.assert_array_equal(g.grad.array[2:], [1.0, 0.0, 0.5, 1.0, 0.0])
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_float16_matches_torch(approximate):
+    x = (np.random.default_rng(2).standard_normal(4000) * 4).astype(np.float16)
+    g, t = gn.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    y, ty = F.gelu(g, approximate=approximate), TF.gelu(t, approximate=approximate)
+    assert y.dtype == np.float16
+    np.testing.assert_allclose(y.array.astype(np.float32), ty.detach().numpy().astype(np.float32),
+                               rtol=2e-3, atol=1e-4)
+    dy = np.random.default_rng(3).standard_normal(4000).astype(np.float16)
+    y.backward(gn.tensor(dy))
+    ty.backward(torch.tensor(dy))
+    assert g.grad.dtype == np.float16
+    np.testing.assert_allclose(g.grad.array.astype(np.float32), t.grad.numpy().astype(np.float32),
+                               rtol=4e-3, atol=4e-3)
 
 
 def test_erfc_accuracy():

@@ -7,6 +7,7 @@ backward is raw NumPy from values saved in the forward.
 `inplace=True` is accepted where PyTorch has it, for compatibility; the result is always a new
 tensor and the input is left unchanged (use the returned value).
 """
+import functools
 import math
 
 import numpy as np
@@ -193,6 +194,88 @@ def _erfc(x):
 # P(t) = c0 + c1 t + ... + c9 t^9 (Numerical Recipes' erfcc coefficients)
 _ERFC_COEFFS = (-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806, 0.27886807, -1.13520398,
                 1.48851587, -0.82215223, 0.17087277)
+
+# The float32 normal CDF table: Phi at x = k / _CDF_STEPS for k / _CDF_STEPS in [_CDF_LO, _CDF_HI].
+# Below -16, Phi < 1e-57 (0 in float32); above 8, 1 - Phi < 1e-15 (1 in float32).
+_CDF_STEPS, _CDF_LO, _CDF_HI = 2048, -16, 8
+
+
+@functools.cache
+def _cdf_table():
+    """(cdf, rise), float32 (49153,): cdf[k] = Phi(x_k) at x_k = _CDF_LO + k / _CDF_STEPS, from math.erfc
+    (float64-exact), and rise[k] = Phi(x_{k+1}) - Phi(x_k) (0 for the last point: flat beyond it)."""
+    grid = np.arange(_CDF_LO * _CDF_STEPS, _CDF_HI * _CDF_STEPS + 1) / _CDF_STEPS
+    cdf = np.array([0.5 * math.erfc(-v / math.sqrt(2)) for v in grid])
+    rise = np.append(np.diff(cdf), 0.0)
+    return cdf.astype(np.float32), rise.astype(np.float32)
+
+
+# Elements per block in the blockwise float32 GELU: a block's arrays and temporaries (about 1 MiB)
+# stay in the core's L2 cache, where each NumPy pass runs about twice as fast as over a whole
+# activation that has to come from memory.
+_BLOCK = 32768
+
+
+def _blocks(n):
+    """Consecutive slices of at most _BLOCK elements covering range(n)."""
+    return (slice(i, min(i + _BLOCK, n)) for i in range(0, n, _BLOCK))
+
+
+def _normal_cdf32(x, out, s, k, index):
+    """out = Phi(x) for a 1-D float32 block x, by linear interpolation in the table of _cdf_table
+    (step h = 1/2048); s, k (float32) and index (intp) are scratch arrays of x's size.
+
+    With s = x / h (exact: h is a power of 2), k = floor(s) and the fraction f = s - k in [0, 1):
+        Phi(x) ~ cdf[k] + f * rise[k]
+    Linear interpolation is off by at most h^2/8 max|Phi''| = 7e-9 (absolute); in the left tail, where
+    Phi ~ phi(x)/|x|, by about (h x)^2 / 8 relative (4e-6 at x = -12). Ten NumPy passes, two of them
+    table look-ups (a float32-accurate rational erf takes some 25, and runs about 1.6 times longer).
+    """
+    cdf, rise = _cdf_table()
+    with np.errstate(over="ignore"):  # |x| > 1.6e35 gives +-inf, clipped next
+        np.multiply(x, np.float32(_CDF_STEPS), out=s)
+    np.clip(s, _CDF_LO * _CDF_STEPS, _CDF_HI * _CDF_STEPS, out=s)  # +-inf too; NaN stays NaN
+    np.floor(s, out=k)
+    s -= k  # the fraction f
+    k -= np.float32(_CDF_LO * _CDF_STEPS)  # grid index, exact (integers below 2^24)
+    with np.errstate(invalid="ignore"):  # NaN -> some index (mode="clip" keeps it in range); y stays NaN
+        np.copyto(index, k, casting="unsafe")
+    np.take(cdf, index, mode="clip", out=out)
+    np.take(rise, index, mode="clip", out=k)
+    k *= s
+    out += k
+
+
+def _gelu_exact32(x):
+    """(y, cdf) = (x Phi(x), Phi(x)) for a float32 array x, block by block (see _BLOCK)."""
+    flat = x.reshape(-1)
+    y, cdf = np.empty_like(flat), np.empty_like(flat)
+    m = min(flat.size, _BLOCK)
+    s, k, index = np.empty(m, np.float32), np.empty(m, np.float32), np.empty(m, np.intp)
+    for b in _blocks(flat.size):
+        n = b.stop - b.start
+        _normal_cdf32(flat[b], cdf[b], s[:n], k[:n], index[:n])
+        np.multiply(flat[b], cdf[b], out=y[b])
+    return y.reshape(x.shape), cdf.reshape(x.shape)
+
+
+def _gelu_exact_slope(x, cdf, dy):
+    """dy * (Phi(x) + x phi(x)), phi(x) = e^(-x^2/2) / sqrt(2 pi), block by block, in cdf's dtype."""
+    flat, cdf, dy = x.reshape(-1), cdf.reshape(-1), dy.reshape(-1)
+    dx = np.empty(flat.shape, cdf.dtype)
+    for b in _blocks(flat.size):
+        d = dx[b]
+        with np.errstate(over="ignore"):  # x^2 = inf gives phi = 0, as it should
+            np.square(flat[b], out=d, dtype=d.dtype)
+        d *= -0.5
+        np.exp(d, out=d)
+        d *= flat[b]
+        d *= 1 / math.sqrt(2 * math.pi)
+        d += cdf[b]
+        d *= dy[b]
+    return dx.reshape(x.shape)
+
+
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 _GELU_TANH_C = 0.044715
 
@@ -202,6 +285,8 @@ class GELU(Function):
 
     approximate="none":  y = x Phi(x),  Phi(x) = erfc(-x / sqrt 2) / 2 (the normal CDF);
                          dx = dy * (Phi(x) + x phi(x)),  phi(x) = e^(-x^2/2) / sqrt(2 pi).
+                         Phi comes from a float64 erfc for float64 x, else from a float32 table
+                         (see _normal_cdf32), in cache-sized blocks; float16 computes in float32.
     approximate="tanh":  y = x (1 + t) / 2,  t = tanh(u),  u = sqrt(2/pi) (x + 0.044715 x^3);
                          dx = dy * ((1 + t) / 2 + x (1 - t^2) u' / 2),  u' = sqrt(2/pi) (1 + 3 * 0.044715 x^2).
                          Evaluated as (1 + t) / 2 = sigmoid(2u) and (1 - t^2) / 4 = sigmoid(2u) sigmoid(-2u),
@@ -221,20 +306,20 @@ class GELU(Function):
                 self.s_pos = 1 / (1 + np.exp(-2 * u))  # sigmoid(2u) = (1 + tanh u) / 2
                 self.s_neg = 1 / (1 + np.exp(2 * u))  # sigmoid(-2u) = (1 - tanh u) / 2
             return x * self.s_pos
-        cdf = _erfc(x.astype(np.float64) * -math.sqrt(0.5))
-        cdf *= 0.5
-        self.cdf = cdf.astype(x.dtype, copy=False)
-        return x * self.cdf
+        if x.dtype == np.float64:
+            self.cdf = _erfc(x * -math.sqrt(0.5))
+            self.cdf *= 0.5
+            return x * self.cdf
+        y, self.cdf = _gelu_exact32(x.astype(np.float32, copy=False))  # float16 computes in float32
+        return y.astype(x.dtype, copy=False)
 
     def backward(self, dy):
         x = self.inputs[0].array
         if self.approximate == "tanh":
             du = x.dtype.type(_SQRT_2_OVER_PI) * (1 + x.dtype.type(3 * _GELU_TANH_C) * x * x)
             slope = self.s_pos + 2 * x * self.s_pos * self.s_neg * du
-        else:
-            pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
-            slope = self.cdf + x * pdf
-        return Tensor._make((dy.array * slope).astype(x.dtype, copy=False))
+            return Tensor._make((dy.array * slope).astype(x.dtype, copy=False))
+        return Tensor._make(_gelu_exact_slope(x, self.cdf, dy.array).astype(x.dtype, copy=False))
 
 
 def gelu(input, approximate="none"):
