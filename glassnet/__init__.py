@@ -7,12 +7,14 @@
 """
 from .tensor import Tensor  # noqa: F401  (first: it pulls in autograd, then the operations)
 from . import autograd, dtypes, random  # noqa: F401,E402
-from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
+from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from .creation import *  # noqa: F401,F403
 from .dtypes import (  # noqa: F401
-    bool, double, float, float16, float32, float64, get_default_dtype, half, int8, int16, int32, int64, long,
-    set_default_dtype, uint8,
+    bfloat16, bool, cdouble, cfloat, complex64, complex128, double, float, float16, float32, float64,
+    get_default_dtype, half, int, int8, int16, int32, int64, long, set_default_dtype, short, uint8,
 )
+from .device import device  # noqa: F401
+from . import cuda, backends  # noqa: F401
 from .ops import *  # noqa: F401,F403
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: F401
 from . import nn  # noqa: F401,E402
@@ -20,4 +22,7 @@ from . import nn  # noqa: F401,E402
 __version__ = "0.1.0"
 from .serialization import load, save  # noqa: F401,E402
 from . import utils  # noqa: F401,E402
+from .legacy import (  # noqa: F401,E402
+    BoolTensor, ByteTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor, is_tensor, numel,
+)
 from . import optim  # noqa: F401,E402

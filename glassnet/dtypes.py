@@ -17,6 +17,31 @@ int16 = short = np.dtype("int16")
 int32 = int = np.dtype("int32")
 int64 = long = np.dtype("int64")
 bool = np.dtype("bool")
+complex64 = cfloat = np.dtype("complex64")
+complex128 = cdouble = np.dtype("complex128")
+
+
+class _NoNumPyDtype:
+    """A PyTorch dtype that NumPy cannot compute in (bfloat16). The name exists, so programs that only
+    mention it (nanoGPT's dtype table) run; making a tensor of it raises a clear error. bfloat16 weights
+    in safetensors files are widened to float32 on load (see serialization.py)."""
+
+    def __init__(self, name):
+        self.name = name
+
+    @property
+    def dtype(self):  # NumPy asks for this when it is given the object as a dtype
+        raise TypeError(f"{self.name}: NumPy has no {self.name} arithmetic, so glassnet cannot make {self.name} "
+                        f"tensors; use float32 (glassnet.load widens {self.name} weights to float32)")
+
+    is_floating_point = True
+    itemsize = 2
+
+    def __repr__(self):
+        return f"glassnet.{self.name}"
+
+
+bfloat16 = _NoNumPyDtype("bfloat16")
 
 _default_float = float32
 
@@ -37,6 +62,36 @@ def set_default_dtype(dtype):
 
 def is_floating(dtype):
     return np.dtype(dtype).kind == "f"
+
+
+def _category(dtype):
+    return "biufc".index(dtype.kind) if dtype.kind in "biufc" else 0
+
+
+def promote_zero_dim(dim_dtype, zero_dim_dtype):
+    """PyTorch's rule for a tensor with dimensions and a 0-d tensor: the 0-d one only decides the result
+    when it is of a higher category (bool < integer < float), so float32 [n] + float64 0-d is float32."""
+    if _category(zero_dim_dtype) > _category(dim_dtype):
+        return zero_dim_dtype
+    return dim_dtype
+
+
+_LEGACY = {float32: "FloatTensor", float64: "DoubleTensor", float16: "HalfTensor", int64: "LongTensor",
+           int32: "IntTensor", int16: "ShortTensor", int8: "CharTensor", uint8: "ByteTensor", bool: "BoolTensor"}
+
+
+def legacy_type_name(dtype):
+    """'torch.FloatTensor' for float32 and so on: the names PyTorch programs compare `x.type()` with."""
+    return "torch." + _LEGACY[np.dtype(dtype)]
+
+
+def from_legacy_type_name(name):
+    by_name = {v: k for k, v in _LEGACY.items()}
+    short = name.rsplit(".", 1)[-1]
+    if short not in by_name:
+        raise TypeError(f"type: unknown tensor type name {name!r}; expected one of "
+                        f"{', '.join('torch.' + n for n in by_name)}")
+    return by_name[short]
 
 
 def promote(a, b):

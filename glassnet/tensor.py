@@ -5,9 +5,11 @@ array but cut from the graph (changes made through it are invisible to autograd)
 one-line delegation to the operation of the same name in `glassnet.ops`, where the forward and the
 backward are written side by side.
 """
+import builtins
+
 import numpy as np
 
-from . import dtypes
+from . import device as _device, dtypes
 from .autograd import engine, grad_mode
 
 
@@ -32,16 +34,35 @@ def to_array(data, dtype=None):
     return arr
 
 
+def _all_ints(values):
+    return all(isinstance(v, (builtins.int, np.integer)) and not isinstance(v, builtins.bool) for v in values)
+
+
 class Tensor:
-    __slots__ = ("array", "_requires_grad", "grad", "grad_fn", "_output_index", "_hooks", "__weakref__")
+    # _version: [n], the count of in-place changes of this storage, shared with the tensors that view it
+    # (see ops/inplace.py); _base: the tensor this one is a view of, or None
+    __slots__ = ("array", "_requires_grad", "grad", "grad_fn", "_output_index", "_hooks", "_version_box", "_base",
+                 "__weakref__")
     __array_priority__ = 1000  # numpy_array * tensor dispatches to Tensor.__rmul__
 
-    def __init__(self, data, requires_grad=False, dtype=None):
-        self.array = data if isinstance(data, np.ndarray) and dtype is None else to_array(data, dtype)
+    def __init__(self, *args, requires_grad=False, dtype=None):
+        """PyTorch's legacy constructor: Tensor(2, 3) is an uninitialised float tensor of shape (2, 3),
+        Tensor(data) a float tensor holding `data` (default float dtype unless `dtype` is given).
+        Prefer `glassnet.tensor(data)`, which keeps integer data integer."""
+        dtype = dtypes.get_default_dtype() if dtype is None else np.dtype(dtype)
+        if not args or _all_ints(args):
+            self.array = np.empty(tuple(builtins.int(a) for a in args) or (0,), dtype)
+        elif len(args) == 1:
+            data = args[0]
+            self.array = data if isinstance(data, np.ndarray) and data.dtype == dtype else to_array(data, dtype)
+        else:
+            raise TypeError(f"Tensor: expected sizes (ints) or one piece of data, got {args!r}")
         self.grad = None
         self.grad_fn = None
         self._output_index = 0
         self._hooks = None
+        self._version_box = [0]
+        self._base = None
         self._requires_grad = False
         self.requires_grad = requires_grad
 
@@ -54,8 +75,19 @@ class Tensor:
         t.grad_fn = grad_fn
         t._output_index = output_index
         t._hooks = None
+        t._version_box = [0]
+        t._base = None
         t._requires_grad = grad_fn is not None
         return t
+
+    @property
+    def _version(self):
+        """How many in-place changes this tensor's storage has seen (PyTorch's `tensor._version`)."""
+        return self._version_box[0]
+
+    def _bump_version(self):
+        """Record an in-place change of the storage (optimizers call this after updating a parameter)."""
+        self._version_box[0] += 1
 
     @property
     def data(self):
@@ -106,7 +138,7 @@ class Tensor:
                 )
             gradient = Tensor._make(np.ones_like(self.array))
         else:
-            gradient = gradient if isinstance(gradient, Tensor) else Tensor(gradient, dtype=self.dtype)
+            gradient = gradient if isinstance(gradient, Tensor) else Tensor._make(np.asarray(gradient, self.dtype))
             if gradient.shape != self.shape:
                 raise RuntimeError(f"backward: gradient has shape {gradient.shape}, expected {self.shape}")
         if retain_graph is None:
@@ -137,8 +169,10 @@ class Tensor:
             self.grad_fn.retain_output_grad(self._output_index, self)
 
     def detach(self):
-        """The same data, cut from the graph."""
-        return Tensor._make(self.array)
+        """The same storage, cut from the graph; in-place changes through it still count against the graph."""
+        t = Tensor._make(self.array)
+        t._version_box = self._version_box
+        return t
 
     def detach_(self):
         self.grad_fn = None
@@ -163,7 +197,14 @@ class Tensor:
 
     @property
     def device(self):
-        return "cpu"
+        return _device.CPU
+
+    is_cuda = False
+    is_sparse = False
+
+    def get_device(self):
+        """-1: the CPU (PyTorch's answer for a CPU tensor)."""
+        return -1
 
     def is_floating_point(self):
         return self.array.dtype.kind == "f"
@@ -202,14 +243,20 @@ class Tensor:
     def tolist(self):
         return self.array.tolist()
 
-    def to(self, dtype=None, *args, **kwargs):
-        """Cast to `dtype` (differentiable between float types); device strings are accepted and ignored."""
-        if isinstance(dtype, str) or dtype is None:
-            return self
+    def to(self, *args, **kwargs):
+        """to(dtype), to(device), to(device, dtype), to(other): a cast (differentiable between float types),
+        or this tensor itself when nothing changes (unless copy=True). Only the CPU exists (see device.py)."""
+        dtype, copy = _device.parse_to(args, kwargs, "Tensor.to")
+        if dtype is None or dtype == self.dtype:
+            return ops.clone(self) if copy else self
         return ops.cast(self, dtype)
 
-    def type(self, dtype):
-        return self.to(dtype)
+    def type(self, dtype=None, non_blocking=False):
+        """With no argument, the legacy type name ('torch.FloatTensor', as PyTorch programs compare it);
+        with a dtype (or such a name), a cast."""
+        if dtype is None:
+            return dtypes.legacy_type_name(self.dtype)
+        return self.to(dtypes.from_legacy_type_name(dtype) if isinstance(dtype, str) else dtype)
 
     def float(self):
         return self.to(dtypes.float32)
@@ -231,6 +278,30 @@ class Tensor:
 
     def cpu(self):
         return self
+
+    def cuda(self, device=None, non_blocking=False):
+        _device.check_device("cuda" if device is None else device, "Tensor.cuda")
+
+    def contiguous(self, memory_format=None):
+        """This tensor when its array is C-contiguous, else a contiguous copy (differentiable)."""
+        return self if self.array.flags.c_contiguous else ops.clone(self)
+
+    def is_contiguous(self, memory_format=None):
+        return self.array.flags.c_contiguous
+
+    def stride(self, dim=None):
+        """Strides in elements, as PyTorch counts them (NumPy counts bytes)."""
+        strides = tuple(s // self.array.itemsize for s in self.array.strides)
+        return strides if dim is None else strides[dim]
+
+    def pin_memory(self):
+        return self
+
+    def __format__(self, spec):
+        """f"{loss:.4f}" on a one-element tensor formats its value, as in PyTorch."""
+        if spec and self.array.ndim == 0:
+            return format(self.array.item(), spec)
+        return object.__format__(self, spec) if spec else str(self)
 
     def __float__(self):
         return float(self.item())
@@ -261,35 +332,108 @@ class Tensor:
             extra += ", requires_grad=True"
         return f"tensor({body}{extra})"
 
-    # ---- in-place helpers (outside the graph) ---------------------------------------------------
-    def _check_inplace(self, op):
-        if grad_mode.is_grad_enabled() and self.requires_grad:
-            raise RuntimeError(
-                f"{op}: a tensor that requires grad is being used in an in-place operation; "
-                "wrap it in glassnet.no_grad()"
-            )
+    # ---- in-place operations (ops/inplace.py: recorded in the graph, counted by version) ----------
+    def _inplace(self, op, compute, *operands, reads_self=True):
+        return _inplace.apply_inplace(self, op, compute, *operands, reads_self=reads_self)
 
     def zero_(self):
-        self._check_inplace("zero_")
-        self.array[...] = 0
-        return self
+        return self.fill_(0)
 
     def fill_(self, value):
-        self._check_inplace("fill_")
-        self.array[...] = value
-        return self
+        return self._inplace("fill_", _inplace.overwrite, Ellipsis, value, reads_self=False)
 
-    def copy_(self, src):
-        self._check_inplace("copy_")
-        src = src.array if isinstance(src, Tensor) else np.asarray(src)
-        if src.shape != self.shape and np.broadcast_shapes(src.shape, self.shape) != self.shape:
-            raise RuntimeError(f"copy_: cannot copy a tensor of shape {src.shape} into shape {self.shape}")
-        self.array[...] = src
-        return self
+    def copy_(self, src, non_blocking=False):
+        src = src if isinstance(src, Tensor) else Tensor._make(np.asarray(src))
+        if _util.check_broadcast("copy_", src.shape, self.shape) != self.shape:
+            raise RuntimeError(f"copy_: cannot copy a tensor of shape {tuple(src.shape)} into one of shape "
+                               f"{tuple(self.shape)}")
+        return self._inplace("copy_", _inplace.overwrite, Ellipsis, src, reads_self=False)
 
     def __setitem__(self, index, value):
-        self._check_inplace("__setitem__")
-        self.array[ops.to_index(index)] = value.array if isinstance(value, Tensor) else value
+        self._inplace("__setitem__", _inplace.overwrite, _inplace.to_index(index), value, reads_self=False)
+
+    def add_(self, other, alpha=1):
+        return self._inplace("add_", lambda t, o: ops.add(t, o if alpha == 1 else o * alpha), other,
+                             reads_self=False)
+
+    def sub_(self, other, alpha=1):
+        return self._inplace("sub_", lambda t, o: ops.sub(t, o if alpha == 1 else o * alpha), other,
+                             reads_self=False)
+
+    def mul_(self, other):
+        return self._inplace("mul_", ops.mul, other)
+
+    def div_(self, other, rounding_mode=None):
+        return self._inplace("div_", lambda t, o: ops.div(t, o, rounding_mode=rounding_mode)
+                             if rounding_mode is not None else ops.div(t, o), other)
+
+    def pow_(self, exponent):
+        return self._inplace("pow_", ops.pow, exponent)
+
+    def neg_(self):
+        return self._inplace("neg_", ops.neg, reads_self=False)
+
+    def abs_(self):
+        return self._inplace("abs_", ops.abs)
+
+    def exp_(self):
+        return self._inplace("exp_", ops.exp)
+
+    def log_(self):
+        return self._inplace("log_", ops.log)
+
+    def sqrt_(self):
+        return self._inplace("sqrt_", ops.sqrt)
+
+    def clamp_(self, min=None, max=None):
+        return self._inplace("clamp_", lambda t: ops.clamp(t, min, max))
+
+    clip_ = clamp_
+
+    def relu_(self):
+        return self._inplace("relu_", ops.relu)
+
+    def sigmoid_(self):
+        return self._inplace("sigmoid_", ops.sigmoid)
+
+    def tanh_(self):
+        return self._inplace("tanh_", ops.tanh)
+
+    def masked_fill_(self, mask, value):
+        return self._inplace("masked_fill_", lambda t: ops.masked_fill(t, mask, value))
+
+    def addcmul_(self, tensor1, tensor2, value=1):
+        return self._inplace("addcmul_", lambda t, a, b: t + value * a * b, tensor1, tensor2, reads_self=False)
+
+    def addcdiv_(self, tensor1, tensor2, value=1):
+        return self._inplace("addcdiv_", lambda t, a, b: t + value * a / b, tensor1, tensor2, reads_self=False)
+
+    def lerp_(self, end, weight):
+        return self._inplace("lerp_", lambda t, e: t + weight * (e - t), end)
+
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        return self._inplace("normal_", lambda t: _creation.randn_like(t, generator=generator) * std + mean,
+                             reads_self=False)
+
+    def uniform_(self, a=0.0, b=1.0, *, generator=None):
+        return self._inplace("uniform_", lambda t: _creation.rand_like(t, generator=generator) * (b - a) + a,
+                             reads_self=False)
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        return self._inplace("bernoulli_", lambda t: ops.cast(_creation.rand_like(t, dtype=dtypes.float64,
+                             generator=generator) < p, t.dtype), reads_self=False)
+
+    def __iadd__(self, other):
+        return self.add_(other)
+
+    def __isub__(self, other):
+        return self.sub_(other)
+
+    def __imul__(self, other):
+        return self.mul_(other)
+
+    def __itruediv__(self, other):
+        return self.div_(other)
 
     # ---- operators -----------------------------------------------------------------------------
     def __add__(self, other):
@@ -434,6 +578,84 @@ class Tensor:
     def tanh(self): return ops.tanh(self)
     def softmax(self, dim): return ops.softmax(self, dim)
     def log_softmax(self, dim): return ops.log_softmax(self, dim)
+    def __mod__(self, other): return ops.remainder(self, other)
+    def __rmod__(self, other): return ops.remainder(other, self)
+    def __floordiv__(self, other): return ops.floor_divide(self, other)
+    def __rfloordiv__(self, other): return ops.floor_divide(other, self)
+    def __xor__(self, other): return ops.bitwise_xor(self, other)
+    def __rxor__(self, other): return ops.bitwise_xor(other, self)
+    def remainder(self, other): return ops.remainder(self, other)
+    def fmod(self, other): return ops.fmod(self, other)
+    def floor_divide(self, other): return ops.floor_divide(self, other)
+    def true_divide(self, other): return ops.div(self, other)
+    def float_power(self, exponent): return ops.float_power(self, exponent)
+    def addcmul(self, tensor1, tensor2, *, value=1): return ops.addcmul(self, tensor1, tensor2, value=value)
+    def addcdiv(self, tensor1, tensor2, *, value=1): return ops.addcdiv(self, tensor1, tensor2, value=value)
+    def negative(self): return ops.neg(self)
+    def absolute(self): return ops.abs(self)
+    def exp2(self): return ops.exp2(self)
+    def expm1(self): return ops.expm1(self)
+    def log2(self): return ops.log2(self)
+    def log10(self): return ops.log10(self)
+    def square(self): return ops.square(self)
+    def reciprocal(self): return ops.reciprocal(self)
+    def tan(self): return ops.tan(self)
+    def asin(self): return ops.asin(self)
+    def acos(self): return ops.acos(self)
+    def atan(self): return ops.atan(self)
+    def sinh(self): return ops.sinh(self)
+    def cosh(self): return ops.cosh(self)
+    def asinh(self): return ops.asinh(self)
+    def acosh(self): return ops.acosh(self)
+    def atanh(self): return ops.atanh(self)
+    arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
+    def atan2(self, other): return ops.atan2(self, other)
+    arctan2 = atan2
+    def hypot(self, other): return ops.hypot(self, other)
+    def logaddexp(self, other): return ops.logaddexp(self, other)
+    def lerp(self, end, weight): return ops.lerp(self, end, weight)
+    def copysign(self, other): return ops.copysign(self, other)
+    def floor(self): return ops.floor(self)
+    def ceil(self): return ops.ceil(self)
+    def round(self, *, decimals=0): return ops.round(self, decimals=decimals)
+    def trunc(self): return ops.trunc(self)
+    fix = trunc
+    def frac(self): return ops.frac(self)
+    def nan_to_num(self, nan=0.0, posinf=None, neginf=None): return ops.nan_to_num(self, nan, posinf, neginf)
+    def fmax(self, other): return ops.fmax(self, other)
+    def fmin(self, other): return ops.fmin(self, other)
+    def greater(self, other): return ops.gt(self, other)
+    def greater_equal(self, other): return ops.ge(self, other)
+    def less(self, other): return ops.lt(self, other)
+    def less_equal(self, other): return ops.le(self, other)
+    def not_equal(self, other): return ops.ne(self, other)
+    def equal(self, other): return ops.equal(self, other)
+    def logical_and(self, other): return ops.logical_and(self, other)
+    def logical_or(self, other): return ops.logical_or(self, other)
+    def logical_xor(self, other): return ops.logical_xor(self, other)
+    def logical_not(self): return ops.logical_not(self)
+    def bitwise_and(self, other): return ops.bitwise_and(self, other)
+    def bitwise_or(self, other): return ops.bitwise_or(self, other)
+    def bitwise_xor(self, other): return ops.bitwise_xor(self, other)
+    def bitwise_not(self): return ops.bitwise_not(self)
+    def isnan(self): return ops.isnan(self)
+    def isfinite(self): return ops.isfinite(self)
+    def isinf(self): return ops.isinf(self)
+    def isposinf(self): return ops.isposinf(self)
+    def isneginf(self): return ops.isneginf(self)
+    def signbit(self): return ops.signbit(self)
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False): return ops.isclose(self, other, rtol, atol, equal_nan)
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False): return ops.allclose(self, other, rtol, atol, equal_nan)
+    def any(self, *args, **kwargs): return ops.any(self, *args, **kwargs)
+    def all(self, *args, **kwargs): return ops.all(self, *args, **kwargs)
+    def count_nonzero(self, *args, **kwargs): return ops.count_nonzero(self, *args, **kwargs)
+    def nansum(self, *args, **kwargs): return ops.nansum(self, *args, **kwargs)
+    def nanmean(self, *args, **kwargs): return ops.nanmean(self, *args, **kwargs)
+    def aminmax(self, **kwargs): return ops.aminmax(self, **kwargs)
+    def cumprod(self, *args, **kwargs): return ops.cumprod(self, *args, **kwargs)
+    def cummax(self, *args, **kwargs): return ops.cummax(self, *args, **kwargs)
+    def cummin(self, *args, **kwargs): return ops.cummin(self, *args, **kwargs)
+    def logcumsumexp(self, *args, **kwargs): return ops.logcumsumexp(self, *args, **kwargs)
     # fmt: on
 
     @property
@@ -446,3 +668,5 @@ class Tensor:
 
 
 from . import ops  # noqa: E402  (the operations import Tensor, so they come after it)
+from .ops import _util, inplace as _inplace  # noqa: E402
+from . import creation as _creation  # noqa: E402

@@ -7,6 +7,10 @@
 3. A node's backward turns its output gradients into input gradients; a leaf's gradients are summed
    and, after its hooks, added into `.grad` (or captured, for `autograd.grad`).
 4. Unless `retain_graph`, each node frees its saved arrays once it has run.
+
+Before a node runs, it checks that no input its backward reads was changed in place since the forward
+(every tensor carries a version counter; see ops/inplace.py): PyTorch's "modified by an inplace
+operation" error, instead of a gradient silently computed from the new values.
 """
 import numpy as np
 
@@ -82,6 +86,8 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
                         new = hook(g)
                         if new is not None:
                             g = new
+                if g is not None and node._retained:
+                    node.store_retained_grad(i, g)
                 if capture_nodes and (node, i) in capture_nodes:
                     captured[capture_nodes[(node, i)]] = g
                 grads_out.append(_zeros(shape, dtype) if g is None else g)
@@ -90,6 +96,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
                     f"backward: {node.name} has a hand-written NumPy backward that is not itself "
                     "differentiable, so create_graph=True (higher-order gradients) is not supported through it"
                 )
+            node.check_saved_inputs()
             grads_in = node.backward(*grads_out)
             if not isinstance(grads_in, tuple):
                 grads_in = (grads_in,)

@@ -16,6 +16,8 @@ instead of silently returning zeros.
 """
 import weakref
 
+import numpy as np
+
 from .. import tensor as _tensor  # the module, not the class: tensor.py imports autograd first
 from . import grad_mode
 
@@ -25,6 +27,13 @@ _forward_hook = None
 
 class Function:
     differentiable_backward = True
+    # Which input values the backward reads (for the "modified by an inplace operation" check):
+    # True: all of them; False: none (add, reshape, ...); "cross": input i only when another input needs
+    # a gradient (a product: d(a*b)/da reads b).
+    saves_inputs = True
+    # True for operations whose output is a view of their first input's memory (reshape, transpose, ...):
+    # the output shares the input's version counter, so an in-place change through either is seen by both.
+    is_view = False
 
     @classmethod
     def apply(cls, *inputs, **params):
@@ -37,18 +46,22 @@ class Function:
         needs = [t._requires_grad for t in inputs]
         record = grad_mode._enabled and True in needs
         if not isinstance(out, tuple):
-            if not record:
-                return make(out)
-            fn._outputs = (out,)
-            result = make(out, grad_fn=fn)
-        elif not record:
-            return tuple(make(o) for o in out)
+            result = make(out, grad_fn=fn) if record else make(out)
+            outputs = (result,)
         else:
-            fn._outputs = out
-            result = tuple(make(o, grad_fn=fn, output_index=i) for i, o in enumerate(out))
+            result = outputs = tuple(make(o, grad_fn=fn, output_index=i) if record else make(o)
+                                     for i, o in enumerate(out))
+        if cls.is_view:
+            _share_storage(inputs[0], outputs)
+        if not record:
+            return result
+        fn._outputs = out if isinstance(out, tuple) else (out,)
+        fn._output_versions = [(t._version_box, t._version_box[0]) for t in outputs]
         fn.inputs = inputs
         fn.needs_input_grad = needs
+        fn._input_versions = [t._version_box[0] for t in inputs]
         fn._hooks = None
+        fn._retained = None
         fn._released = False
         return result
 
@@ -68,7 +81,26 @@ class Function:
 
     def output(self, index=0):
         """Output `index` as a Tensor attached to this node (for backward formulas that use it)."""
+        box, version = self._output_versions[index]
+        if box[0] != version:
+            raise _modified_error(self, f"output {index}", self._outputs[index], box[0], version)
         return _tensor.Tensor._make(self._outputs[index], grad_fn=self, output_index=index)
+
+    def check_saved_inputs(self):
+        """Raise PyTorch's error if an input the backward reads was changed in place since the forward."""
+        if self.saves_inputs is False:
+            return
+        for i, (t, version) in enumerate(zip(self.inputs, self._input_versions)):
+            if t._version_box[0] == version:
+                continue
+            if self.saves_inputs == "cross" and not any(n for j, n in enumerate(self.needs_input_grad) if j != i):
+                continue
+            raise _modified_error(self, f"input {i}", t.array, t._version_box[0], version)
+
+    def rebind_output(self, index, tensor):
+        """After an in-place operation, output `index` lives in `tensor`'s storage (see ops/inplace.py)."""
+        self._outputs = self._outputs[:index] + (tensor.array,) + self._outputs[index + 1:]
+        self._output_versions[index] = (tensor._version_box, tensor._version_box[0])
 
     def output_meta(self):
         return [(o.shape, o.dtype) for o in self._outputs]
@@ -80,14 +112,16 @@ class Function:
         self._hooks.setdefault(index, []).append(hook)
 
     def retain_output_grad(self, index, tensor):
-        ref = weakref.ref(tensor)
+        """Keep output `index`'s gradient in `tensor.grad`; it is stored after every hook has run."""
+        if self._retained is None:
+            self._retained = {}
+        self._retained[index] = weakref.ref(tensor)
 
-        def keep(grad):
-            t = ref()
-            if t is not None:
-                t.grad = grad if t.grad is None else t.grad + grad
-
-        self.add_hook(index, keep)
+    def store_retained_grad(self, index, grad):
+        ref = self._retained.get(index) if self._retained else None
+        t = ref() if ref is not None else None
+        if t is not None:
+            t.grad = grad if t.grad is None else t.grad + grad
 
     def release(self):
         """Free what the backward needed; a later backward through this node raises an error."""
@@ -96,3 +130,21 @@ class Function:
 
     def __repr__(self):
         return f"<{self.name}Backward>"
+
+
+def _share_storage(source, outputs):
+    """View outputs share `source`'s version counter and name it (or its own base) as their base."""
+    base = source._base if source._base is not None else source
+    for t in outputs:
+        if np.may_share_memory(t.array, source.array):
+            t._version_box = source._version_box
+            t._base = base
+
+
+def _modified_error(fn, what, array, now, expected):
+    return RuntimeError(
+        f"backward: one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: {what} of {fn.name} (a {array.dtype} tensor of shape {tuple(array.shape)}) is at version "
+        f"{now}; expected version {expected}. Use the out-of-place form of the operation, or clone() the tensor "
+        "before changing it"
+    )

@@ -1,6 +1,8 @@
-"""Switching the recording of the graph on and off: `no_grad`, `enable_grad`, `is_grad_enabled`.
+"""Switching the recording of the graph on and off: `no_grad`, `enable_grad`, `set_grad_enabled`,
+`inference_mode`, `is_grad_enabled`.
 
-Each works as a context manager and as a decorator, as in PyTorch.
+Each works as a context manager and as a decorator (`@no_grad()` and bare `@no_grad`), as in PyTorch.
+`set_grad_enabled(False)` switches at once when called, and back when used as a `with` block ends.
 """
 import functools
 
@@ -12,7 +14,7 @@ def is_grad_enabled():
     return _enabled
 
 
-def set_grad_enabled(mode):
+def _set(mode):
     global _enabled
     _enabled = bool(mode)
 
@@ -20,21 +22,33 @@ def set_grad_enabled(mode):
 class _GradMode:
     mode = True
 
+    def __new__(cls, fn=None):
+        self = super().__new__(cls)
+        if callable(fn):  # used as a bare decorator: @no_grad
+            return self(fn)
+        return self
+
+    def __init__(self, fn=None):
+        pass
+
     def __enter__(self):
         self._prev = is_grad_enabled()
-        set_grad_enabled(self.mode)
+        _set(self.mode)
 
     def __exit__(self, *exc):
-        set_grad_enabled(self._prev)
+        _set(self._prev)
         return False
 
     def __call__(self, fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with self.__class__():
+            with self.clone():
                 return fn(*args, **kwargs)
 
         return wrapper
+
+    def clone(self):
+        return self.__class__()
 
 
 class no_grad(_GradMode):
@@ -47,3 +61,53 @@ class enable_grad(_GradMode):
     """Record operations again, for example inside a `no_grad` block."""
 
     mode = True
+
+
+class inference_mode(_GradMode):
+    """`inference_mode()` (or `inference_mode(True)`) is `no_grad` for inference; `inference_mode(False)`
+    leaves recording as it is. (PyTorch also skips version counting inside; here it is as cheap as no_grad.)"""
+
+    def __new__(cls, mode=True):
+        if callable(mode):
+            return super().__new__(cls)(mode)
+        self = super().__new__(cls)
+        self.mode = False if mode else None
+        return self
+
+    def __init__(self, mode=True):
+        pass
+
+    def __enter__(self):
+        self._prev = is_grad_enabled()
+        if self.mode is not None:
+            _set(self.mode)
+
+    def clone(self):
+        return inference_mode(self.mode is not None)
+
+
+class set_grad_enabled:
+    """set_grad_enabled(mode): switch recording on or off now; as a `with` block, back when it ends; as a
+    decorator, only while the decorated function runs."""
+
+    def __init__(self, mode):
+        self._prev, self.mode = is_grad_enabled(), bool(mode)
+        _set(self.mode)
+
+    def __enter__(self):
+        pass
+
+    def __exit__(self, *exc):
+        _set(self._prev)
+        return False
+
+    def __call__(self, fn):
+        _set(self._prev)  # the decoration itself must not change the mode
+        mode = self.mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(mode):
+                return fn(*args, **kwargs)
+
+        return wrapper

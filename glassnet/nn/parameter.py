@@ -23,7 +23,7 @@ class Parameter(Tensor):
             array = data
         else:
             array = Tensor(data).array
-        super().__init__(array, requires_grad=requires_grad)
+        super().__init__(array, requires_grad=requires_grad, dtype=array.dtype)
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()

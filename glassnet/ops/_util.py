@@ -1,5 +1,6 @@
 """Small helpers shared by the operation families: operand conversion and argument checks."""
 import builtins
+import functools
 
 import numpy as np
 
@@ -17,8 +18,9 @@ def as_tensor(x, dtype=None):
 def operands(a, b, op):
     """Two operands of a binary op as Tensors of one dtype (PyTorch's promotion, see dtypes.promote).
 
-    A Python scalar becomes a 0-d tensor of the result dtype; a tensor whose dtype differs is cast
-    with the differentiable `cast`, so its gradient comes back in its own dtype.
+    A 0-d tensor with a tensor that has dimensions counts only when it is of a higher category
+    (`dtypes.promote_zero_dim`). A Python scalar becomes a 0-d tensor of the result dtype; a tensor whose
+    dtype differs is cast with the differentiable `cast`, so its gradient comes back in its own dtype.
     """
     from .shape import cast
 
@@ -28,7 +30,10 @@ def operands(a, b, op):
         raise TypeError(f"{op}: expected at least one Tensor, got {type(a).__name__} and {type(b).__name__}")
     ka = a.dtype if isinstance(a, Tensor) else _scalar(a, op)
     kb = b.dtype if isinstance(b, Tensor) else _scalar(b, op)
-    dtype = dtypes.promote(ka, kb)
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and (a.ndim == 0) != (b.ndim == 0):
+        dtype = dtypes.promote_zero_dim(ka, kb) if b.ndim == 0 else dtypes.promote_zero_dim(kb, ka)
+    else:
+        dtype = dtypes.promote(ka, kb)
     a = cast(a, dtype) if isinstance(a, Tensor) else Tensor._make(np.asarray(a, dtype=dtype))
     b = cast(b, dtype) if isinstance(b, Tensor) else Tensor._make(np.asarray(b, dtype=dtype))
     return a, b
@@ -75,3 +80,17 @@ def normalize_dims(dim, ndim, op):
     if len(set(dims)) != len(dims):
         raise ValueError(f"{op}: dim {dim} names a dimension twice")
     return dims
+
+
+def accepts_axis(fn):
+    """Let `fn` take NumPy's `axis=` as another name for `dim=`, as PyTorch's functions and methods do."""
+
+    @functools.wraps(fn)
+    def with_axis(*args, **kwargs):
+        if "axis" in kwargs:
+            if "dim" in kwargs:
+                raise TypeError(f"{fn.__name__}: got both dim and its alias axis; give one")
+            kwargs["dim"] = kwargs.pop("axis")
+        return fn(*args, **kwargs)
+
+    return with_axis

@@ -10,6 +10,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
+from ...device import check_device, parse_to
 from ...tensor import Tensor
 from ..parameter import Parameter
 
@@ -346,23 +347,12 @@ class Module:
                 b.array = fn(b.array)
         return self
 
-    def to(self, *args, dtype=None, **kwargs):
-        """`to(dtype)`: cast the floating-point parameters and buffers in place; device arguments
-        ("cpu") are accepted and ignored. Returns self."""
-        for a in args:
-            if isinstance(a, str) or a is None:
-                continue
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-            else:
-                dtype = a
-        kwargs.pop("device", None)
-        kwargs.pop("non_blocking", None)
-        if kwargs:
-            raise TypeError(f"to: unexpected arguments {sorted(kwargs)}")
+    def to(self, *args, **kwargs):
+        """to(dtype), to(device), to(device, dtype), to(tensor): cast the floating-point parameters and
+        buffers in place and return self. Only the CPU exists (a GPU device raises; see glassnet.device)."""
+        dtype, _ = parse_to(args, kwargs, "Module.to")
         if dtype is None:
             return self
-        dtype = np.dtype(dtype)
         if dtype.kind != "f":
             raise TypeError(f"Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
         return self._apply(lambda a: a.astype(dtype, copy=False) if a.dtype.kind == "f" else a)
@@ -378,6 +368,9 @@ class Module:
 
     def cpu(self):
         return self
+
+    def cuda(self, device=None):
+        check_device("cuda" if device is None else device, "Module.cuda")
 
     def type(self, dst_type):
         return self.to(dst_type)

@@ -1,0 +1,38 @@
+"""PyTorch's legacy typed constructors and small module-level helpers, for programs that use them.
+
+`FloatTensor(2, 3)` is an uninitialised float32 tensor of shape (2, 3); `LongTensor([1, 2])` an int64
+tensor holding the data. New code writes `glassnet.empty(2, 3)` and `glassnet.tensor([1, 2])`.
+"""
+import numpy as np
+
+from . import dtypes
+from .tensor import Tensor
+
+__all__ = ["FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "BoolTensor", "ByteTensor",
+           "is_tensor", "numel"]
+
+
+def _typed(dtype, name):
+    def make(*args):
+        return Tensor(*args, dtype=dtype)
+
+    make.__name__ = make.__qualname__ = name
+    make.__doc__ = f"{name}(*sizes) or {name}(data): a {np.dtype(dtype)} tensor (PyTorch's legacy constructor)."
+    return make
+
+
+FloatTensor = _typed(dtypes.float32, "FloatTensor")
+DoubleTensor = _typed(dtypes.float64, "DoubleTensor")
+HalfTensor = _typed(dtypes.float16, "HalfTensor")
+LongTensor = _typed(dtypes.int64, "LongTensor")
+IntTensor = _typed(dtypes.int32, "IntTensor")
+BoolTensor = _typed(dtypes.bool, "BoolTensor")
+ByteTensor = _typed(dtypes.uint8, "ByteTensor")
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def numel(input):
+    return input.numel()
