@@ -324,3 +324,20 @@ def test_batch_sampler():
         BatchSampler(range(3), 0, False)
     with pytest.raises(ValueError, match="drop_last"):
         BatchSampler(range(3), 2, "no")
+
+
+def test_random_sampler_with_replacement_draws_lazily():
+    """minGPT's trainer asks for 10**10 samples and stops when it likes: nothing may be drawn up front."""
+    import itertools
+    import time
+
+    from glassnet.utils.data import RandomSampler
+
+    gn.manual_seed(0)
+    sampler = RandomSampler(TensorDataset(gn.arange(10)), replacement=True, num_samples=10**10)
+    start = time.perf_counter()
+    first = list(itertools.islice(iter(sampler), 1000))
+    assert time.perf_counter() - start < 1.0 and len(sampler) == 10**10
+    assert set(first) == set(range(10))
+    loader = DataLoader(TensorDataset(gn.arange(10)), sampler=sampler, batch_size=4)
+    assert next(iter(loader))[0].shape == (4,)

@@ -72,13 +72,23 @@ class RandomSampler(Sampler):
         n, k, g = len(self.data_source), self.num_samples, rng(self.generator)
         if n == 0:
             return iter(())
-        if self.replacement:
-            return iter(g.integers(0, n, size=k).tolist())
-        full, rest = divmod(k, n)
-        parts = [g.permutation(n) for _ in range(full)]
-        if rest:
-            parts.append(g.permutation(n)[:rest])
-        return iter(np.concatenate(parts).tolist() if parts else [])
+        return self._draws_with_replacement(g, n, k) if self.replacement else self._permutations(g, n, k)
+
+    @staticmethod
+    def _draws_with_replacement(g, n, k, chunk=1 << 15):
+        """k uniform draws from [0, n), made a chunk at a time as they are consumed (k may be huge,
+        e.g. minGPT's trainer asks for 10**10 and stops when it likes)."""
+        while k > 0:
+            take = min(chunk, k)
+            yield from g.integers(0, n, size=take).tolist()
+            k -= take
+
+    @staticmethod
+    def _permutations(g, n, k):
+        """Whole permutations of range(n) one after another, the last one cut short at k indices."""
+        while k > 0:
+            yield from g.permutation(n)[: min(n, k)].tolist()
+            k -= n
 
     def __len__(self):
         return self.num_samples
