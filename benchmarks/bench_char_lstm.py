@@ -1,36 +1,28 @@
 """The char-lstm recipe's model and training step, glassnet against the same model in PyTorch.
 
-    cd benchmarks && GLASSNET_DATA=/work/shared/data ../.venv/bin/python bench_char_lstm.py [--steps 40]
-    (2 threads; OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 for one thread)
+    GLASSNET_DATA=... python benchmarks/bench_char_lstm.py [--steps 40] [--threads N]
 
-1. Time per training step (median of alternating repeats, common.compare): one truncated-BPTT chunk of
-   the recipe's default shape (batch_size streams x seq_len characters) -> embedding -> 2-layer LSTM
-   -> linear -> cross-entropy -> backward -> gradient clipping -> Adam step, the state carried and
-   detached between steps. Also the forward alone without a graph (the validation pass).
+1. Time per training step (benchmarks/common.py): one truncated-BPTT chunk of the recipe's default
+   shape (batch_size streams x seq_len characters) -> embedding -> 2-layer LSTM -> linear ->
+   cross-entropy -> backward -> gradient clipping -> Adam step, the state carried and detached between
+   steps. Also the forward alone without a graph (the validation pass).
 2. The same model and steps in both: both start from the same weights and train on the same tiny
    Shakespeare chunks for --steps steps with the recipe's learning-rate schedule (compressed to those
    steps); the training losses of the last steps and the validation loss on the same characters are
    printed side by side. They should agree within float32 noise (larger with dropout, whose masks
    differ between the libraries).
 """
-import argparse
 import os
-import sys
 from functools import partial
 
+import common  # noqa: F401  (first: pins the thread counts before NumPy loads)
 import numpy as np
 import torch
 
-from common import compare, report  # noqa: E402  (sets the thread counts first)
-
-torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))  # common.py defaults it to 2
-
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-
-import glassnet as gn  # noqa: E402
-from glassnet.recipes.sequence import CharLSTMConfig, _char_model, _shakespeare, stream_loss  # noqa: E402
-from glassnet.train.lm import cosine_lr  # noqa: E402
-from glassnet.utils.data import StreamBatcher  # noqa: E402
+import glassnet as gn
+from glassnet.recipes.sequence import CharLSTMConfig, _char_model, _shakespeare, stream_loss
+from glassnet.train.lm import cosine_lr
+from glassnet.utils.data import StreamBatcher
 
 
 class TorchCharLSTM(torch.nn.Module):
@@ -96,11 +88,7 @@ def torch_stream_loss(model, ids, streams, seq_len):
     return total / count
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--steps", type=int, default=40, help="training steps of the same-steps comparison")
-    parser.add_argument("--val-chars", type=int, default=20000, help="validation characters for the final loss")
-    args = parser.parse_args()
+def run(args):
     config = CharLSTMConfig(data_dir=os.environ.get("GLASSNET_DATA", ""), val_chars=args.val_chars)
     tok, train_ids, val_ids = _shakespeare(config)
     gn.manual_seed(config.seed)
@@ -113,17 +101,27 @@ def main():
     g_step, t_step = make_steps(config, gm, tm)
     gx, gy = batcher[0]
     tx, ty = torch.from_numpy(gx.array), torch.from_numpy(gy.array)
-    rows = [(f"train step (B={config.batch_size}, T={config.seq_len}, H={config.hidden_size}, "
-             f"{config.num_layers} layers, clip + Adam)",
-             *compare(lambda: g_step(gx, gy, config.lr), lambda: t_step(tx, ty, config.lr), repeats=5))]
-    with gn.no_grad(), torch.no_grad():
-        gm.eval(), tm.eval()
-        rows.append(("forward only, no grad", *compare(lambda: gm(gx), lambda: tm(tx), repeats=5)))
-        gm.train(), tm.train()
-    n = torch.get_num_threads()
-    report(f"char-lstm recipe step, glassnet vs PyTorch ({n} thread{'s' if n > 1 else ''})", rows)
+    rows = [common.compare(f"train step (B={config.batch_size}, T={config.seq_len}, H={config.hidden_size}, "
+                           f"{config.num_layers} layers, clip + Adam)", lambda: g_step(gx, gy, config.lr),
+                           lambda: t_step(tx, ty, config.lr), args)]
 
-    # 2. the same model and steps
+    def g_forward():
+        with gn.no_grad():
+            gm(gx)
+
+    def t_forward():
+        with torch.no_grad():
+            tm(tx)
+
+    gm.eval(), tm.eval()
+    rows.append(common.compare("forward only, no grad", g_forward, t_forward, args))
+    gm.train(), tm.train()
+    common.report("char-lstm recipe step, glassnet vs PyTorch", rows)
+    compare_training(args, config, tok, train_ids, val_ids, tm, batcher)
+
+
+def compare_training(args, config, tok, train_ids, val_ids, tm, batcher):
+    """2. the same model and steps from the same weights: the losses side by side."""
     gn.manual_seed(config.seed)
     gm = _char_model(config, "lstm", tok.vocab_size)
     tm.load_state_dict({k: torch.from_numpy(v.array.copy()) for k, v in gm.state_dict().items()})
@@ -148,4 +146,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    parser = common.parser(__doc__)
+    parser.add_argument("--steps", type=int, default=40, help="training steps of the same-steps comparison")
+    parser.add_argument("--val-chars", type=int, default=20000, help="validation characters for the final loss")
+    common.main(parser, run)

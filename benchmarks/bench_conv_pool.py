@@ -1,34 +1,17 @@
-"""Benchmark: conv2d and max_pool2d forward + backward, glassnet vs PyTorch, the same number of threads (2 by default).
+"""conv2d and max_pool2d, forward + backward, glassnet against PyTorch.
 
-    .venv/bin/python benchmarks/bench_conv_pool.py [--repeats 7] [--threads 2]
+    python benchmarks/bench_conv_pool.py [--threads N]
 
-Each row times one forward and one backward (gradient of sum(y * g) for a fixed random g) with
-glassnet and with torch, alternating the two libraries (benchmarks/common.py), and reports the median
-over the repeats and the ratio glassnet / torch. A first-layer input (1 or 3 channels) is data and
-does not require grad, as in a real network; the other inputs do, so their rows include the input
-gradient.
+Each row times one forward and one backward (the gradient of sum(y * g) for a fixed random g). A
+first-layer input (1 or 3 channels) is data and does not require grad, as in a real network; the other
+inputs do, so their rows include the input gradient.
 """
-import argparse
-import os
-import sys
+import common  # noqa: F401  (first: pins the thread counts before NumPy loads)
+import numpy as np
+import torch
 
-_parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-_parser.add_argument("--repeats", type=int, default=7)
-_parser.add_argument("--threads", type=int, default=2, help="threads for OpenBLAS (glassnet) and for torch")
-ARGS = _parser.parse_args()
-os.environ["OMP_NUM_THREADS"] = os.environ["OPENBLAS_NUM_THREADS"] = str(ARGS.threads)  # before numpy loads
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from common import compare, report  # noqa: E402
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-import glassnet as gn  # noqa: E402
-import glassnet.nn.functional as F  # noqa: E402
-
-torch.set_num_threads(ARGS.threads)
+import glassnet as gn
+import glassnet.nn.functional as F
 
 CONV = [  # (label, input shape, out channels, kernel, padding)
     ("MNIST conv1 64x1x28x28 -> 32 3x3", (64, 1, 28, 28), 32, 3, 0),
@@ -50,10 +33,10 @@ def _conv_runners(shape, out_channels, k, padding):
     x_grad = shape[1] > 3
     out_shape = (shape[0], out_channels, shape[2] + 2 * padding - k + 1, shape[3] + 2 * padding - k + 1)
     g = rng.standard_normal(out_shape).astype(np.float32)
-    gx, gw, gb = gn.Tensor(x, requires_grad=x_grad), gn.Tensor(w, requires_grad=True), gn.Tensor(b, requires_grad=True)
+    gx, gw, gb = gn.tensor(x, requires_grad=x_grad), gn.tensor(w, requires_grad=True), gn.tensor(b, requires_grad=True)
     tx = torch.tensor(x, requires_grad=x_grad)
     tw, tb = torch.tensor(w, requires_grad=True), torch.tensor(b, requires_grad=True)
-    gg, tg = gn.Tensor(g), torch.tensor(g)
+    gg, tg = gn.tensor(g), torch.tensor(g)
 
     def run_gn():
         gw.grad = gb.grad = gx.grad = None
@@ -70,8 +53,8 @@ def _pool_runners(shape):
     rng = np.random.default_rng(0)
     x = np.maximum(rng.standard_normal(shape), 0).astype(np.float32)  # after a ReLU: many ties at 0
     g = rng.standard_normal((shape[0], shape[1], shape[2] // 2, shape[3] // 2)).astype(np.float32)
-    gx, tx = gn.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-    gg, tg = gn.Tensor(g), torch.tensor(g)
+    gx, tx = gn.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    gg, tg = gn.tensor(g), torch.tensor(g)
 
     def run_gn():
         gx.grad = None
@@ -84,15 +67,11 @@ def _pool_runners(shape):
     return run_gn, run_torch
 
 
-def main(args=ARGS):
-    rows = []
-    for label, *spec in CONV:
-        rows.append((label, *compare(*_conv_runners(*spec), repeats=args.repeats)))
-        print(f"{label}: {rows[-1][1] * 1e3:.1f} ms vs {rows[-1][2] * 1e3:.1f} ms", file=sys.stderr, flush=True)
-    for label, shape in POOL:
-        rows.append((label, *compare(*_pool_runners(shape), repeats=args.repeats)))
-    report(f"conv2d / max_pool2d forward + backward, glassnet vs torch ({args.threads} threads, median)", rows)
+def run(args):
+    rows = [common.compare(label, *_conv_runners(*spec), args) for label, *spec in CONV]
+    rows += [common.compare(label, *_pool_runners(shape), args) for label, shape in POOL]
+    common.report("conv2d / max_pool2d forward + backward", rows)
 
 
 if __name__ == "__main__":
-    main()
+    common.main(common.parser(__doc__), run)

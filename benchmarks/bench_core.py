@@ -1,12 +1,13 @@
-"""Core operations: glassnet against PyTorch on the same machine, same run, 2 threads.
+"""Core operations, forward and backward: glassnet against PyTorch, and the per-operation overhead on a
+tiny tensor.
 
-Run: python benchmarks/bench_core.py
+    python benchmarks/bench_core.py [--threads N]
 """
+import common  # noqa: F401  (first: pins the thread counts before NumPy loads)
 import numpy as np
 import torch
 
 import glassnet as gn
-from common import compare, report
 
 
 def fwd_bwd(lib, fn, *arrays):
@@ -21,40 +22,37 @@ def fwd_bwd(lib, fn, *arrays):
     return run
 
 
-def main():
+def run(args):
+    def compare(name, ours, theirs):
+        return common.compare(name, ours, theirs, args)
+
     rng = np.random.default_rng(0)
     rows = []
     for n in (64, 256, 1024):
         a, b = rng.standard_normal((2, n, n)).astype(np.float32)
-        rows.append((f"matmul {n}x{n} fwd+bwd", *compare(fwd_bwd(gn, lambda x, y: x @ y, a, b),
-                                                        fwd_bwd(torch, lambda x, y: x @ y, a, b))))
+        rows.append(compare(f"matmul {n}x{n} fwd+bwd", fwd_bwd(gn, lambda x, y: x @ y, a, b),
+                            fwd_bwd(torch, lambda x, y: x @ y, a, b)))
     x = rng.standard_normal((256, 1024)).astype(np.float32)
 
     def chain(t):
         return ((t * 2 + 1).exp() * t.sin() - t.abs().sqrt()) / 3
 
-    rows.append(("elementwise chain 256x1024 fwd+bwd", *compare(fwd_bwd(gn, chain, x), fwd_bwd(torch, chain, x))))
-    rows.append(("sum+mean 256x1024 fwd+bwd", *compare(fwd_bwd(gn, lambda t: t.sum(1) + t.mean(1), x),
-                                                      fwd_bwd(torch, lambda t: t.sum(1) + t.mean(1), x))))
-    if hasattr(gn, "softmax"):
-        rows.append(("softmax(dim=-1) 256x1024 fwd+bwd",
-                     *compare(fwd_bwd(gn, lambda t: t.softmax(-1) * t, x),
-                              fwd_bwd(torch, lambda t: t.softmax(-1) * t, x))))
-        rows.append(("var+max(dim=1) 256x1024 fwd+bwd",
-                     *compare(fwd_bwd(gn, lambda t: t.var(1) + t.amax(1), x),
-                              fwd_bwd(torch, lambda t: t.var(1) + t.amax(1), x))))
-    report("core operations (fwd+bwd)", rows)
+    rows.append(compare("elementwise chain 256x1024 fwd+bwd", fwd_bwd(gn, chain, x), fwd_bwd(torch, chain, x)))
+    for name, fn in (("sum+mean", lambda t: t.sum(1) + t.mean(1)), ("softmax(dim=-1)", lambda t: t.softmax(-1) * t),
+                     ("var+max(dim=1)", lambda t: t.var(1) + t.amax(1))):
+        rows.append(compare(f"{name} 256x1024 fwd+bwd", fwd_bwd(gn, fn, x), fwd_bwd(torch, fn, x)))
+    common.report("core operations (fwd+bwd)", rows)
 
     small = rng.standard_normal((4,)).astype(np.float32)
     tg, tt = gn.tensor(small, requires_grad=True), torch.tensor(small, requires_grad=True)
     overhead = [
-        ("add, forward only, 4 elements", *compare(lambda: tg + tg, lambda: tt + tt)),
-        ("mul, forward only, no_grad", *compare(gn.no_grad()(lambda: tg * tg), torch.no_grad()(lambda: tt * tt))),
+        compare("add, forward only, 4 elements", lambda: tg + tg, lambda: tt + tt),
+        compare("mul, forward only, no_grad", gn.no_grad()(lambda: tg * tg), torch.no_grad()(lambda: tt * tt)),
+        compare("mul + sum, forward and backward", fwd_bwd(gn, lambda t: t * t, small),
+                fwd_bwd(torch, lambda t: t * t, small)),
     ]
-    ours, theirs = compare(fwd_bwd(gn, lambda t: t * t, small), fwd_bwd(torch, lambda t: t * t, small))
-    overhead.append(("mul + sum, forward and backward", ours, theirs))
-    report("per-operation overhead on a 4-element tensor", overhead, unit="us")
+    common.report("per-operation overhead on a 4-element tensor", overhead, unit="us", per_label="call")
 
 
 if __name__ == "__main__":
-    main()
+    common.main(common.parser(__doc__), run)

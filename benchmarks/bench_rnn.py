@@ -1,81 +1,66 @@
-"""Recurrent language-model training steps: glassnet against PyTorch in the same run, 2 threads.
+"""Recurrent character models beside the LSTM of bench_steps.py: GRU and RNN training steps, and the
+forward pass alone (no graph) of all three, glassnet against PyTorch, same weights.
 
-One step = embedding -> 2-layer recurrent stack -> linear -> cross-entropy -> backward -> Adam step, on
-a batch of 50 sequences of 50 tokens from a 65-symbol vocabulary (a character-level model), embedding 64,
-hidden 128. Both models start from the same weights. Also the forward alone (no grad) for the LSTM.
+    python benchmarks/bench_rnn.py [--threads N]
 
-Run: python benchmarks/bench_rnn.py   (2 threads; OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 for one thread)
+The model (benchmarks/models.py char_rnn): embedding 65 -> 64, 2-layer recurrent stack of width 128
+(batch first), linear to 65 characters; a batch of 50 sequences of 50 characters. A training step:
+zero_grad, forward, cross-entropy, backward, Adam step.
 """
-import os
-
+import common  # noqa: F401  (first: pins the thread counts before NumPy loads)
+import models
 import numpy as np
 import torch
 
 import glassnet as gn
-from common import compare, report
 
-THREADS = int(os.environ["OMP_NUM_THREADS"])  # common.py defaults it to 2
-torch.set_num_threads(THREADS)
-
-VOCAB, EMBED, HIDDEN, LAYERS, SEQ, BATCH = 65, 64, 128, 2, 50, 50
+BATCH, SEQ = 50, 50
 
 
-def build(lib, kind):
-    nn = lib.nn
-    rnn_cls = {"LSTM": nn.LSTM, "GRU": nn.GRU, "RNN": nn.RNN}[kind]
-
-    class CharModel(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.embed = nn.Embedding(VOCAB, EMBED)
-            self.rnn = rnn_cls(EMBED, HIDDEN, num_layers=LAYERS)
-            self.head = nn.Linear(HIDDEN, VOCAB)
-
-        def forward(self, tokens):
-            out = self.rnn(self.embed(tokens))[0]  # (T, B, H)
-            return self.head(out)
-
-    return CharModel()
+def _pair(cell):
+    torch.manual_seed(0)
+    theirs = models.char_rnn(torch, cell)
+    ours = models.char_rnn(gn, cell)
+    ours.load_state_dict(models.numpy_state(theirs))
+    return ours, theirs
 
 
-def numpy_state(module):
-    return {k: (v.detach().numpy() if isinstance(v, torch.Tensor) else v.array).copy()
-            for k, v in module.state_dict().items()}
-
-
-def training_step(lib, model, tokens, targets):
-    opt = lib.optim.Adam(model.parameters(), lr=1e-3)
-    cross_entropy = lib.nn.functional.cross_entropy
+def _train_step(lib, model, x, y):
+    optimizer = lib.optim.Adam(model.parameters(), lr=2e-3)
 
     def step():
-        opt.zero_grad()
-        logits = model(tokens)
-        loss = cross_entropy(logits.reshape(SEQ * BATCH, VOCAB), targets.reshape(SEQ * BATCH))
-        loss.backward()
-        opt.step()
+        optimizer.zero_grad()
+        logits = model(x)
+        lib.nn.functional.cross_entropy(logits.reshape(-1, models.VOCAB), y.reshape(-1)).backward()
+        optimizer.step()
 
     return step
 
 
-def main():
+def _forward(lib, model, x):
+    def forward():
+        with lib.no_grad():
+            model(x)
+
+    return forward
+
+
+def run(args):
     rng = np.random.default_rng(0)
-    data = rng.integers(0, VOCAB, (SEQ + 1, BATCH))
+    x, y = rng.integers(0, models.VOCAB, (2, BATCH, SEQ))
+    tensors = {gn: (gn.tensor(x), gn.tensor(y)), torch: (torch.from_numpy(x), torch.from_numpy(y))}
     rows = []
-    for kind in ("LSTM", "GRU", "RNN"):
-        tm = build(torch, kind)
-        gm = build(gn, kind)
-        gm.load_state_dict(numpy_state(tm))
-        g_step = training_step(gn, gm, gn.tensor(data[:-1]), gn.tensor(data[1:]))
-        t_step = training_step(torch, tm, torch.from_numpy(data[:-1]), torch.from_numpy(data[1:]))
-        rows.append((f"{kind} train step (T={SEQ}, B={BATCH}, H={HIDDEN}, {LAYERS} layers)",
-                     *compare(g_step, t_step, repeats=5)))
-        if kind == "LSTM":
-            gx, tx = gn.tensor(data[:-1]), torch.from_numpy(data[:-1])
-            with gn.no_grad(), torch.no_grad():
-                rows.append((f"{kind} forward only, no grad", *compare(lambda: gm(gx), lambda: tm(tx), repeats=5)))
-    report(f"recurrent language model, embedding -> 2-layer RNN -> linear -> cross-entropy -> Adam "
-           f"({THREADS} thread{'s' if THREADS > 1 else ''})", rows)
+    for cell in ("GRU", "RNN"):
+        ours, theirs = _pair(cell)
+        rows.append(common.compare(f"{cell} training step (B={BATCH}, T={SEQ}, H=128, 2 layers, Adam)",
+                                   _train_step(gn, ours, *tensors[gn]), _train_step(torch, theirs, *tensors[torch]),
+                                   args))
+    for cell in ("LSTM", "GRU", "RNN"):
+        ours, theirs = _pair(cell)
+        rows.append(common.compare(f"{cell} forward only, no graph", _forward(gn, ours, tensors[gn][0]),
+                                   _forward(torch, theirs, tensors[torch][0]), args))
+    common.report("recurrent character models: embedding -> 2-layer RNN -> linear", rows)
 
 
 if __name__ == "__main__":
-    main()
+    common.main(common.parser(__doc__), run)
