@@ -10,7 +10,7 @@ probability one, without building the Jacobian.
 """
 import numpy as np
 
-from .functional import grad
+from .backward import grad
 from .grad_mode import no_grad
 
 
