@@ -1,2 +1,3 @@
-"""Utilities, after torch.utils: `glassnet.utils.data` holds datasets, samplers and the DataLoader."""
-from . import data  # noqa: F401
+"""Utilities, after torch.utils: `glassnet.utils.data` (datasets, samplers, the DataLoader) and
+`glassnet.utils.checkpoint` (activation checkpointing)."""
+from . import checkpoint, data  # noqa: F401
