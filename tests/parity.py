@@ -41,6 +41,11 @@ class Case:
         return self.name
 
 
+def both(name, op, inputs, **kwargs):
+    """A Case written once for both libraries: `op(lib, *args)` runs with lib = glassnet, then lib = torch."""
+    return Case(name, lambda *a: op(gn, *a), inputs, torch_fn=lambda *a: op(torch, *a), **kwargs)
+
+
 def _draw(shape, domain, rng):
     x = rng.standard_normal(shape)
     if domain == "positive":
@@ -69,8 +74,8 @@ def _to_gn(value, dtype, requires_grad, noncontiguous=False):
             holder = np.empty(arr.shape + (2,), dtype)
             holder[..., 0] = arr
             arr = holder[..., 0]
-        return gn.Tensor(arr, requires_grad=requires_grad)
-    return gn.Tensor(value)
+        return gn.from_numpy(arr).requires_grad_(requires_grad)
+    return gn.from_numpy(value)
 
 
 def _to_torch(value, dtype, requires_grad):

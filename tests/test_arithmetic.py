@@ -1,6 +1,9 @@
+import numpy as np
 import pytest
+import torch
 
-from parity import Case, run_case
+import glassnet as gn
+from parity import Case, Const, both, run_case
 
 CASES = [
     Case("add", lambda a, b: a + b, [(3, 4), (3, 4)]),
@@ -25,6 +28,57 @@ CASES = [
 ]
 
 
+CASES += [
+    both("remainder", lambda lib, a, b: lib.remainder(a * 3.1 + 0.1, b), [(3, 4), (4,)], domain="nonzero"),
+    Case("mod_operator", lambda a, b: (a * 3.1 + 0.1) % b + (a % 0.7), [(3, 4), (3, 4)], domain="nonzero"),
+    both("fmod", lambda lib, a, b: lib.fmod(a * 3.1 + 0.1, b), [(3, 4), (3, 1)], domain="nonzero"),
+    both("fmod_scalar", lambda lib, a: lib.fmod(a * 3, -1.5), [(5,)]),
+    # torch's // has no derivative (an error); glassnet's is zero, as torch's div(rounding_mode="floor")
+    Case("floordiv_operator", lambda a, b: a * (a * 1.1 // b) + 3.1 // b, [(3, 4), (4,)], domain="nonzero",
+         torch_fn=lambda a, b: a * torch.div(a * 1.1, b, rounding_mode="floor") + (3.1 / b).floor()),
+    both("div_floor", lambda lib, a, b: a * lib.div(a * 4.3, b, rounding_mode="floor"), [(3, 4), (3, 4)],
+         domain="nonzero"),
+    both("div_trunc", lambda lib, a, b: b * lib.div(a * 4.3, b, rounding_mode="trunc"), [(3, 4), (4,)],
+         domain="nonzero"),
+    both("add_alpha", lambda lib, a, b: lib.add(a, b, alpha=-2.5), [(3, 4), (4,)]),
+    both("sub_alpha", lambda lib, a, b: lib.sub(a, b, alpha=3), [(3, 4), (3, 4)]),
+    both("rsub", lambda lib, a, b: lib.rsub(a, b, alpha=2), [(3, 4), (3, 4)]),
+    both("float_power", lambda lib, a: lib.float_power(a, 3), [(4,)]),
+    both("addcmul", lambda lib, x, a, b: lib.addcmul(x, a, b, value=0.5), [(3, 4), (3, 4), (4,)]),
+    both("addcdiv", lambda lib, x, a, b: lib.addcdiv(x, a, b, value=-2), [(3, 4), (3, 4), (4,)], domain="nonzero"),
+    both("int_floor_trunc_remainder", lambda lib, a, b: (lib.div(a, b, rounding_mode="floor"),
+         lib.div(a, b, rounding_mode="trunc"), lib.remainder(a, b), lib.fmod(a, b), a // b, a % b), [
+        Const(lambda r: np.arange(-7, 8)), Const(lambda r: np.array([3, -3, 2, -2, 5] * 3))], gradcheck=False),
+]
+
+
 @pytest.mark.parametrize("case", CASES, ids=str)
 def test_parity(case):
     run_case(case)
+
+
+@pytest.mark.parametrize("op", ["remainder", "fmod", "floor_divide"])
+def test_integer_division_by_zero_is_an_error(op):
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        getattr(gn, op)(gn.tensor([5, 3]), gn.tensor([1, 0]))
+
+
+def test_float_division_by_zero_rounded_like_torch():
+    a, b = [1.0, -1.0, 0.0, 5.0], [0.0, 0.0, 0.0, -0.0]
+    for mode in ("floor", "trunc"):
+        ours = gn.div(gn.tensor(a), gn.tensor(b), rounding_mode=mode)
+        theirs = torch.div(torch.tensor(a), torch.tensor(b), rounding_mode=mode)
+        np.testing.assert_array_equal(ours.array, theirs.numpy())
+
+
+def test_floor_division_matches_python_on_many_values():
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(500) * 10, rng.standard_normal(500) * 3
+    for mode in ("floor", "trunc"):
+        ours = gn.div(gn.tensor(a), gn.tensor(b), rounding_mode=mode).array
+        np.testing.assert_array_equal(ours, torch.div(torch.tensor(a), torch.tensor(b), rounding_mode=mode).numpy())
+
+
+def test_div_bad_rounding_mode():
+    with pytest.raises(ValueError, match="div: rounding_mode must be None, 'floor' or 'trunc', got 'round'"):
+        gn.div(gn.ones(2), gn.ones(2), rounding_mode="round")

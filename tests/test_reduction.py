@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import glassnet as gn
-from parity import Case, Const, run_case
+from parity import Case, Const, both, run_case
 
 
 def ints(shape, hi=4, dtype=np.int64):
@@ -94,6 +94,37 @@ CASES = [
     Case("cumsum_negdim", lambda a: a.cumsum(-1), [(2, 3, 4)]),
     Case("cumsum_empty", lambda a: a.cumsum(0), [(0, 3)]),
     Case("cumsum_int32", lambda c: c.cumsum(1), [ints((3, 4), dtype=np.int32)], gradcheck=False),
+    both("cumsum_bool", lambda lib, c: lib.cumsum(c, 0), [Const(lambda r: r.random((5,)) > 0.5)], gradcheck=False),
+    # cumprod (with zeros), cummax / cummin, logcumsumexp
+    both("cumprod", lambda lib, a: lib.cumprod(a, 1), [(3, 4)]),
+    both("cumprod_negdim", lambda lib, a: lib.cumprod(a, -1), [(2, 3, 4)]),
+    both("cumprod_zeros", lambda lib, a, m: lib.cumprod(a * m, 1), [(4, 5), Const(lambda r: np.array(
+        [[1, 0, 1, 1, 1], [1, 1, 1, 1, 0], [0, 1, 0, 1, 1], [1, 1, 1, 1, 1]], np.float64))]),
+    both("cumprod_int", lambda lib, c: lib.cumprod(c, 0), [ints((4, 2))], gradcheck=False),
+    both("cummax", lambda lib, a: lib.cummax(a, 1), [(3, 5)], domain="distinct"),
+    both("cummin_dim0", lambda lib, a: lib.cummin(a, 0), [(4, 3)], domain="distinct"),
+    both("cummax_ties", lambda lib, c, a: lib.cummax(c + a * 0, 1), [ints((3, 6), hi=3, dtype=np.float32), (3, 6)]),
+    both("logcumsumexp", lambda lib, a: lib.logcumsumexp(a * 10, 1), [(3, 5)]),
+    both("logcumsumexp_dim0", lambda lib, a: lib.logcumsumexp(a, 0), [(4, 2, 3)]),
+    # any / all / count_nonzero / nansum / nanmean / var_mean / std_mean / aminmax
+    both("any_all", lambda lib, c: (lib.any(c), lib.all(c), lib.any(c, 1), lib.all(c, dim=0, keepdim=True)),
+         [Const(lambda r: r.random((3, 4)) > 0.3)], gradcheck=False),
+    both("any_all_floats", lambda lib, c: (c.any(), c.all(1), lib.any(c, (0, 1))), [ints((3, 4), hi=2)],
+         gradcheck=False),
+    both("count_nonzero", lambda lib, c: (lib.count_nonzero(c), lib.count_nonzero(c, 1)), [ints((3, 4), hi=2)],
+         gradcheck=False),
+    both("nansum_nanmean", lambda lib, a, c: (lib.nansum(a + c), lib.nanmean(a + c, 1)), [(3, 4), Const(
+        lambda r: np.where(r.random((3, 4)) > 0.7, np.nan, 0.0))]),
+    both("var_mean", lambda lib, a: lib.var_mean(a, 1), [(3, 4)]),
+    both("std_mean_correction", lambda lib, a: lib.std_mean(a, (0, 1), correction=0, keepdim=True), [(2, 3, 2)]),
+    both("aminmax", lambda lib, a: tuple(lib.aminmax(a, dim=1)), [(3, 4)], domain="distinct"),
+    # axis= as another name for dim=
+    both("axis_alias", lambda lib, a: (lib.sum(a, axis=1), lib.mean(a, axis=0), lib.amax(a, axis=1),
+         lib.max(a, axis=1).values, lib.var(a, axis=1), lib.logsumexp(a, axis=0), lib.cumsum(a, axis=1),
+         lib.argmax(a, axis=1)), [(3, 4)], domain="distinct"),
+    # float16: sums accumulate in float32
+    both("float16_mean_var_norm", lambda lib, c: (c.mean(), c.var(), lib.std(c), c.norm(), lib.cumsum(c, 0)[-3:]),
+         [Const(lambda r: np.full(70000, 0.01, np.float16))], gradcheck=False, rtol=1e-3),
 ]
 
 
@@ -250,6 +281,7 @@ SECOND_ORDER = {
     "norm2": (lambda a: a.norm(2, 1), [(3, 4)]),
     "norm3": (lambda a: a.norm(3), [(3, 4)]),
     "cumsum": (lambda a: (a.cumsum(1) ** 2), [(3, 4)]),
+    "cumprod": (lambda a: a.cumprod(1), [(3, 4)]),
     "amax": (lambda a: a.amax(1) * a.sum(1), [(3, 4)]),
     "max_dim": (lambda a: a.max(0).values ** 2, [(3, 4)]),
 }
@@ -272,7 +304,9 @@ def test_prod_has_no_double_backward():
     (lambda x: x.sum(2), "sum"), (lambda x: x.mean(-3), "mean"), (lambda x: x.prod(5), "prod"),
     (lambda x: x.max(2), "max"), (lambda x: x.amin((0, 3)), "amin"), (lambda x: x.var(2), "var"),
     (lambda x: x.std(-3), "std"), (lambda x: x.logsumexp(2), "logsumexp"), (lambda x: x.norm(2, 4), "norm"),
-    (lambda x: x.argmax(2), "argmax"), (lambda x: x.cumsum(-3), "cumsum"),
+    (lambda x: x.argmax(2), "argmax"), (lambda x: x.cumsum(-3), "cumsum"), (lambda x: gn.cumprod(x, 2), "cumprod"),
+    (lambda x: gn.cummax(x, 2), "cummax"), (lambda x: gn.logcumsumexp(x, -3), "logcumsumexp"),
+    (lambda x: gn.any(x, 2), "any"), (lambda x: gn.nansum(x, 3), "sum"),
 ])
 def test_bad_dim_names_op_and_ndim(call, op):
     with pytest.raises(IndexError, match=rf"{op}: dimension .* out of range for a tensor of 2 dimensions"):
@@ -305,3 +339,36 @@ def test_other_errors():
         x.norm(-1)
     with pytest.raises(TypeError, match="norm: expected a floating point tensor"):
         gn.tensor([1, 2]).norm()
+
+
+def test_cumprod_second_order_with_a_zero_matches_torch():
+    check_second_order(lambda a: (a * torch_or_gn_mask(a)).cumprod(1), [(2, 4)])
+
+
+def torch_or_gn_mask(a):
+    lib = gn if isinstance(a, gn.Tensor) else torch
+    return lib.tensor([[1.0, 0.0, 1.0, 1.0], [1.0, 1.0, 1.0, 0.0]], dtype=a.dtype)
+
+
+def test_float16_mean_of_many_elements_is_not_zero():
+    ones = gn.ones(70000, dtype=gn.float16)
+    assert ones.mean().item() == 1.0 and ones.mean().dtype == gn.float16
+    assert ones.var().item() == 0.0
+    assert ones.sum().item() == float("inf")  # the float16 result itself overflows, as in PyTorch
+
+
+def test_axis_and_dim_together_is_an_error():
+    with pytest.raises(TypeError, match="sum: got both dim and its alias axis"):
+        gn.sum(gn.ones(2, 3), dim=0, axis=1)
+
+
+def test_cumulative_and_logical_jvp_match_torch_func():
+    from glassnet.autograd.forward_ad import jvp
+
+    rng = np.random.default_rng(0)
+    x, v = rng.standard_normal((3, 5)), rng.standard_normal((3, 5))
+    x[1, 2] = 0.0
+    for fname in ("cumsum", "cumprod", "logcumsumexp"):
+        _, ours = jvp(lambda t: getattr(gn, fname)(t, 1), (gn.tensor(x),), (gn.tensor(v),))
+        _, theirs = torch.func.jvp(lambda t: getattr(torch, fname)(t, 1), (torch.tensor(x),), (torch.tensor(v),))
+        np.testing.assert_allclose(ours.array, theirs.numpy(), rtol=1e-10, atol=1e-12, err_msg=fname)

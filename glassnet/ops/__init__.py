@@ -1,11 +1,15 @@
 """Every differentiable operation, grouped by family; each file holds forwards and backwards side by side.
 
-arithmetic   add sub mul div pow neg matmul
-elementwise  exp log log1p sqrt rsqrt abs sign sin cos clamp maximum minimum where, comparisons
-reduction    sum mean prod max min amax amin var std logsumexp norm argmax argmin cumsum
+arithmetic   add sub mul div (true, floor, trunc) remainder fmod pow neg matmul addcmul addcdiv
+elementwise  exp log sqrt abs, trigonometric and hyperbolic functions, floor ceil round trunc frac sign
+             copysign atan2 hypot logaddexp lerp nan_to_num clamp where maximum minimum fmax fmin
+comparison   eq ne lt le gt ge, logical and bitwise ops, isnan isinf isfinite isclose allclose (no gradient)
+reduction    sum mean prod max min amax amin aminmax var std var_mean std_mean logsumexp norm argmax argmin
+             any all count_nonzero nansum nanmean
+cumulative   cumsum cumprod cummax cummin logcumsumexp
 shape        cast reshape view flatten squeeze unsqueeze transpose permute expand broadcast_to sum_to clone
 indexing     getitem cat stack split chunk flip repeat pad masked_fill gather scatter_add index_select
-             one_hot tril triu
+             one_hot tril triu nonzero masked_select
 activation   relu leaky_relu elu gelu silu sigmoid tanh softplus softmax log_softmax
 
 The fused layers below are reached through glassnet.nn.functional (as in torch.nn.functional):
@@ -21,6 +25,8 @@ attention      scaled_dot_product_attention, rotary embeddings
 """
 from .activation import *  # noqa: F401,F403
 from .arithmetic import *  # noqa: F401,F403
+from .comparison import *  # noqa: F401,F403
+from .cumulative import *  # noqa: F401,F403
 from .elementwise import *  # noqa: F401,F403
 from .indexing import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403

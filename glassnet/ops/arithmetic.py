@@ -1,4 +1,4 @@
-"""Arithmetic: add, sub, mul, div, pow, neg, matmul.
+"""Arithmetic: add, sub, mul, div (true, floor and trunc), remainder, fmod, pow, neg, matmul.
 
 Binary operations broadcast as NumPy does. In the backward, a gradient that was broadcast is summed
 back to its input's shape with `sum_to` (the adjoint of broadcasting).
@@ -10,11 +10,14 @@ from ..tensor import Tensor
 from ._util import check_broadcast, operands
 from .shape import sum_to
 
-__all__ = ["add", "sub", "mul", "div", "pow", "neg", "matmul"]
+__all__ = ["add", "sub", "subtract", "rsub", "mul", "multiply", "div", "divide", "true_divide", "floor_divide",
+    "remainder", "fmod", "pow", "float_power", "neg", "negative", "matmul", "addcmul", "addcdiv"]
 
 
 class Add(Function):
     """y = a + b.   da = sum_to(dy, a.shape), db = sum_to(dy, b.shape)."""
+
+    saves_inputs = False
 
     def forward(self, a, b):
         return a + b
@@ -27,6 +30,8 @@ class Add(Function):
 class Sub(Function):
     """y = a - b.   da = sum_to(dy), db = -sum_to(dy)."""
 
+    saves_inputs = False
+
     def forward(self, a, b):
         return a - b
 
@@ -37,6 +42,8 @@ class Sub(Function):
 
 class Mul(Function):
     """y = a * b.   da = sum_to(dy * b), db = sum_to(dy * a)."""
+
+    saves_inputs = "cross"
 
     def forward(self, a, b):
         return a * b
@@ -62,26 +69,102 @@ class Div(Function):
 
 
 class Pow(Function):
-    """y = a ** b.   da = dy * b * a^(b-1),  db = dy * y * log(a)  (0 where a == 0, as PyTorch)."""
+    """y = a ** b.   Shapes: a, b broadcast to y.
+
+    da = dy * b * a^(b-1), and 0 where b == 0 (so x**0 has gradient 0 even at x = 0, as PyTorch);
+    db = dy * y * log(a), and 0 where a == 0 and b >= 0 (the limit of y log a there, as PyTorch).
+    """
 
     def forward(self, a, b):
-        return np.power(a, b)
+        with np.errstate(divide="ignore"):  # 0 ** negative is inf, silently, as in PyTorch
+            return np.power(a, b)
 
     def backward(self, dy):
-        from .elementwise import log, where
-
         a, b = self.inputs
-        da = db = None
-        if self.needs_input_grad[0]:
-            da = sum_to(dy * b * a ** (b - 1), a.shape)
-        if self.needs_input_grad[1]:
-            safe_log = where(a == 0, Tensor._make(np.zeros((), a.dtype)), log(a))
-            db = sum_to(dy * self.output() * safe_log, b.shape)
+        da = sum_to(dy * _pow_slope(a, b), a.shape) if self.needs_input_grad[0] else None
+        db = sum_to(dy * self.output() * _log_base(a, b), b.shape) if self.needs_input_grad[1] else None
         return da, db
+
+
+def _pow_slope(a, b):
+    """b * a^(b-1), with 0 where b == 0 (the masking only happens when some b is 0)."""
+    from .elementwise import where
+
+    if not (b.array == 0).any():
+        return b * a ** (b - 1)
+    b_zero = b == 0
+    return where(b_zero, 0.0, b * where(b_zero, 1.0, a) ** (b - 1))
+
+
+def _log_base(a, b):
+    """log(a), with 0 where a == 0 and b >= 0 (there y log a -> 0), -inf where a == 0 and b < 0."""
+    from .elementwise import log, where
+
+    if not (a.array == 0).any():
+        return log(a)
+    a_zero = a == 0
+    log_a = log(where(a_zero, 1.0, a))
+    return where(a_zero & (b >= 0), 0.0, where(a_zero, -np.inf, log_a))
+
+
+class Remainder(Function):
+    """y = a - q * b with the quotient q rounded by `rounding` (floor: Python's %, trunc: C's fmod).
+
+    y has the sign of b (floor) or of a (trunc). da = dy;  db = -dy * q.   Shapes: a, b broadcast to y.
+    """
+
+    def forward(self, a, b, rounding):
+        self.quotient = _rounded_quotient(a, b, rounding)
+        return np.remainder(a, b) if rounding == "floor" else np.fmod(a, b)
+
+    def backward(self, dy):
+        a, b = self.inputs
+        da = sum_to(dy, a.shape) if self.needs_input_grad[0] else None
+        db = sum_to(-dy * Tensor._make(self.quotient), b.shape) if self.needs_input_grad[1] else None
+        return da, db
+
+    def jvp(self, da, db):
+        y = self._outputs[0]
+        total = (0 if da is None else da) - (0 if db is None else db * self.quotient)
+        return np.broadcast_to(total, y.shape).astype(y.dtype)
+
+
+class RoundedDiv(Function):
+    """y = a / b rounded down ("floor", Python's //) or toward zero ("trunc").
+
+    Piecewise constant, so da = db = 0 (as PyTorch).   Shapes: a, b broadcast to y.
+    """
+
+    saves_inputs = False
+
+    def forward(self, a, b, rounding):
+        return _rounded_quotient(a, b, rounding)
+
+    def backward(self, dy):
+        return tuple(Tensor._make(np.zeros(t.shape, dy.dtype)) if need else None
+                     for t, need in zip(self.inputs, self.needs_input_grad))
+
+    def jvp(self, da, db):
+        return np.zeros_like(self._outputs[0])
+
+
+def _rounded_quotient(a, b, rounding):
+    """floor(a / b) or trunc(a / b), exact for integers (no float round trip) and for floats
+    (np.floor_divide is Python's floor division; a / b divides by zero to +-inf or nan as PyTorch)."""
+    if rounding == "floor":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            q = np.floor_divide(a, b)
+            return np.where(b == 0, a / b, q).astype(q.dtype) if a.dtype.kind == "f" else q
+    if a.dtype.kind == "f":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.trunc(a / b)
+    return (a - np.fmod(a, b)) // b  # exact: a - fmod(a, b) is a multiple of b
 
 
 class Neg(Function):
     """y = -x.   dx = -dy."""
+
+    saves_inputs = False
 
     def forward(self, x):
         return -x
@@ -97,6 +180,8 @@ class MatMul(Function):
     are turned into these by `matmul` (a vector is a (1, k) or (k, 1) matrix), as in PyTorch.
     """
 
+    saves_inputs = "cross"
+
     def forward(self, a, b):
         return np.matmul(a, b)
 
@@ -107,16 +192,26 @@ class MatMul(Function):
         return da, db
 
 
-def add(input, other):
-    a, b = operands(input, other, "add")
+def add(input, other, *, alpha=1):
+    """input + alpha * other."""
+    a, b = operands(input, other if alpha == 1 else mul(other, alpha), "add")
     check_broadcast("add", a.shape, b.shape)
     return Add.apply(a, b)
 
 
-def sub(input, other):
-    a, b = operands(input, other, "sub")
+def sub(input, other, *, alpha=1):
+    """input - alpha * other."""
+    a, b = operands(input, other if alpha == 1 else mul(other, alpha), "sub")
     check_broadcast("sub", a.shape, b.shape)
     return Sub.apply(a, b)
+
+
+subtract = sub
+
+
+def rsub(input, other, *, alpha=1):
+    """other - alpha * input."""
+    return sub(other, input, alpha=alpha)
 
 
 def mul(input, other):
@@ -125,16 +220,58 @@ def mul(input, other):
     return Mul.apply(a, b)
 
 
-def div(input, other):
-    """True division; integer operands give the default float dtype, as in PyTorch."""
+multiply = mul
+
+
+def div(input, other, *, rounding_mode=None):
+    """input / other.
+
+    rounding_mode None: true division (integer operands give the default float dtype, as in PyTorch);
+    "floor": rounded down, as Python's // (floor_divide); "trunc": rounded toward zero. The rounded
+    forms keep integer dtypes (an integer division by zero is an error) and have zero gradient.
+    """
     from .. import dtypes
     from .shape import cast
 
     a, b = operands(input, other, "div")
+    check_broadcast("div", a.shape, b.shape)
+    if rounding_mode is not None:
+        if rounding_mode not in ("floor", "trunc"):
+            raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
+        _check_integer_divisor(b, "div")
+        return RoundedDiv.apply(a, b, rounding=rounding_mode)
     if a.dtype.kind != "f":
         a, b = cast(a, dtypes.get_default_dtype()), cast(b, dtypes.get_default_dtype())
-    check_broadcast("div", a.shape, b.shape)
     return Div.apply(a, b)
+
+
+divide = true_divide = div
+
+
+def floor_divide(input, other):
+    """input // other: the quotient rounded down (Python's rule; PyTorch >= 1.13 does the same)."""
+    return div(input, other, rounding_mode="floor")
+
+
+def _check_integer_divisor(b, op):
+    if b.dtype.kind in "biu" and (b.array == 0).any():
+        raise RuntimeError(f"{op}: ZeroDivisionError: integer division by zero (the divisor has a zero)")
+
+
+def remainder(input, other):
+    """input % other with Python's sign rule: the result has the sign of `other` (a - floor(a / b) * b)."""
+    a, b = operands(input, other, "remainder")
+    check_broadcast("remainder", a.shape, b.shape)
+    _check_integer_divisor(b, "remainder")
+    return Remainder.apply(a, b, rounding="floor")
+
+
+def fmod(input, other):
+    """C's fmod: a - trunc(a / b) * b, with the sign of `input`."""
+    a, b = operands(input, other, "fmod")
+    check_broadcast("fmod", a.shape, b.shape)
+    _check_integer_divisor(b, "fmod")
+    return Remainder.apply(a, b, rounding="trunc")
 
 
 def pow(input, exponent):
@@ -143,8 +280,32 @@ def pow(input, exponent):
     return Pow.apply(a, b)
 
 
+def float_power(input, exponent):
+    """input ** exponent computed in float64 (the result is float64, as PyTorch's float_power)."""
+    from .. import dtypes
+    from ._util import as_tensor
+    from .shape import cast
+
+    base = cast(as_tensor(input), dtypes.float64)
+    power = cast(exponent, dtypes.float64) if isinstance(exponent, Tensor) else exponent
+    return pow(base, power)
+
+
 def neg(input):
     return Neg.apply(input)
+
+
+negative = neg
+
+
+def addcmul(input, tensor1, tensor2, *, value=1):
+    """input + value * tensor1 * tensor2."""
+    return input + value * tensor1 * tensor2 if value != 1 else input + tensor1 * tensor2
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1):
+    """input + value * tensor1 / tensor2."""
+    return input + value * tensor1 / tensor2 if value != 1 else input + tensor1 / tensor2
 
 
 def matmul(input, other):

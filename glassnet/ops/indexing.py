@@ -20,7 +20,8 @@ from ._util import check_broadcast, normalize_dim
 from .shape import cast, reshape, sum_to
 
 __all__ = ["to_index", "getitem", "cat", "concat", "concatenate", "stack", "split", "chunk", "flip", "repeat",
-           "pad", "masked_fill", "gather", "scatter_add", "index_select", "one_hot", "tril", "triu"]
+           "pad", "masked_fill", "gather", "scatter_add", "index_select", "one_hot", "tril", "triu", "nonzero",
+           "argwhere", "masked_select"]
 
 
 # ================================================================================================
@@ -160,6 +161,9 @@ class GetItem(Function):
     when integer arrays may repeat a position (repeated reads accumulate), plain assignment otherwise.
     """
 
+    saves_inputs = False
+    is_view = True
+
     def forward(self, x, basic, adv, accumulate):
         self.index = (basic, adv, accumulate)
         y = x[basic]
@@ -171,6 +175,8 @@ class GetItem(Function):
 
 class IndexAddZeros(Function):
     """y = zeros(shape); y[basic][advanced] += g  (the backward of GetItem).   dg = dy[basic][advanced]."""
+
+    saves_inputs = False
 
     def forward(self, g, shape, index):
         basic, adv, accumulate = self.index = index
@@ -269,6 +275,8 @@ class Cat(Function):
     dx_i = the slice of dy that came from x_i (split of dy by the inputs' sizes along dim).
     """
 
+    saves_inputs = False
+
     def forward(self, *xs, dim):
         self.dim = dim
         self.sizes = [x.shape[dim] for x in xs]
@@ -305,6 +313,8 @@ class Stack(Function):
     dx_i = dy selected at position i of dim.
     """
 
+    saves_inputs = False
+
     def forward(self, *xs, dim):
         self.dim = dim
         return np.stack(xs, axis=dim)
@@ -325,6 +335,9 @@ def stack(tensors, dim=0):
 
 class Split(Function):
     """ys = consecutive slices of x along `dim` of lengths `sizes`.   dx = cat(dys, dim)."""
+
+    saves_inputs = False
+    is_view = True
 
     def forward(self, x, sizes, dim):
         self.dim = dim
@@ -376,6 +389,8 @@ def chunk(input, chunks, dim=0):
 class Flip(Function):
     """y = x reversed along `dims` (a copy).   dx = dy reversed along the same dims."""
 
+    saves_inputs = False
+
     def forward(self, x, dims):
         self.dims = dims
         return np.flip(x, dims).copy() if dims else x.copy()
@@ -400,6 +415,8 @@ class Repeat(Function):
     Shapes: x (n_0..n_k) -> (s_0 n_0, ..., s_k n_k). dx = dy viewed as (s_0, n_0, s_1, n_1, ...) summed
     over the s axes (each element was copied prod(sizes) times).
     """
+
+    saves_inputs = False
 
     def forward(self, x, sizes):
         self.sizes = sizes
@@ -434,6 +451,8 @@ class ConstantPad(Function):
     Negative l_d / r_d crop instead. Shapes: n_d -> n_d + l_d + r_d.
     dx = dy with the padding negated: the part of dy where x was copied, zero where x was cropped.
     """
+
+    saves_inputs = False
 
     def forward(self, x, pairs, value):
         self.pairs = pairs
@@ -517,6 +536,8 @@ class MaskedFill(Function):
 
     dx = sum_to(where(mask, 0, dy), x.shape);  dvalue = sum of dy where mask (a 0-d gradient).
     """
+
+    saves_inputs = False
 
     def forward(self, x, value, mask):
         self.mask = mask
@@ -692,6 +713,8 @@ def one_hot(tensor, num_classes=-1):
 class Tril(Function):
     """y = x with entries above diagonal k (j - i > k) of the last two dims set to 0.   dx = tril(dy, k)."""
 
+    saves_inputs = False
+
     def forward(self, x, k):
         self.k = k
         return np.tril(x, k)
@@ -702,6 +725,8 @@ class Tril(Function):
 
 class Triu(Function):
     """y = x with entries below diagonal k (j - i < k) of the last two dims set to 0.   dx = triu(dy, k)."""
+
+    saves_inputs = False
 
     def forward(self, x, k):
         self.k = k
@@ -727,3 +752,42 @@ def tril(input, diagonal=0):
 def triu(input, diagonal=0):
     """Upper triangle of the last two dims: keep entries with col - row >= diagonal, zero the rest."""
     return Triu.apply(input, k=_tri_check(input, diagonal, "triu"))
+
+
+# ================================================================================================
+# nonzero, masked_select
+# ================================================================================================
+
+def nonzero(input, *, as_tuple=False):
+    """The indices of the non-zero elements, in row-major order (no gradient).
+
+    as_tuple=False: an int64 tensor of shape (count, ndim), one row per element; as_tuple=True: a tuple
+    of ndim 1-D index tensors (for `x[nonzero(x, as_tuple=True)]`). A 0-d input counts as 1-D.
+    """
+    arr = input.array if input.ndim else input.array.reshape(1)
+    found = np.nonzero(arr)
+    if as_tuple:
+        return tuple(Tensor._make(i.astype(np.int64)) for i in found)
+    rows = np.stack(found, axis=1).astype(np.int64) if input.ndim else np.zeros((int(arr[0] != 0), 0), np.int64)
+    return Tensor._make(rows)
+
+
+def argwhere(input):
+    """nonzero(input) as a (count, ndim) int64 tensor."""
+    return nonzero(input)
+
+
+def masked_select(input, mask):
+    """The elements of `input` where the bool `mask` is True, as a 1-D tensor (input and mask broadcast).
+
+    It is input broadcast to the common shape, then indexed by the mask, so the gradient flows back
+    through GetItem (to the selected elements) and the broadcast (summed).
+    """
+    from .shape import broadcast_to
+
+    if not isinstance(mask, Tensor) or mask.dtype != np.bool_:
+        got = mask.dtype if isinstance(mask, Tensor) else type(mask).__name__
+        raise TypeError(f"masked_select: mask must be a bool tensor, got {got}")
+    shape = check_broadcast("masked_select", input.shape, mask.shape)
+    full = broadcast_to(input, shape)
+    return getitem(full, broadcast_to(mask, shape).array if mask.shape != shape else mask)

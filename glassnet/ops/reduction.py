@@ -6,7 +6,9 @@ winners). Gradients are first reshaped to the "kept" shape (reduced dims of size
 broadcast against the input.
 
 `dim=None` (or an empty tuple) means every dimension. A 0-d tensor accepts dim 0 or -1, as in
-PyTorch, and then has nothing to reduce.
+PyTorch, and then has nothing to reduce. NumPy's `axis=` is accepted as another name for `dim=`.
+float16 sums are accumulated in float32 and rounded once at the end, as PyTorch does (sum, mean, var,
+std, norm), so that a mean over more than 65,504 elements does not overflow on the way.
 """
 import builtins
 import math
@@ -16,12 +18,12 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._util import normalize_dim, normalize_dims
+from ._util import accepts_axis, normalize_dim, normalize_dims
 from .shape import broadcast_to, cast, clone, reshape
 
 
-__all__ = ["sum", "mean", "prod", "max", "min", "amax", "amin", "var", "std", "logsumexp", "norm", "argmax",
-    "argmin", "cumsum"]
+__all__ = ["sum", "mean", "prod", "max", "min", "amax", "amin", "aminmax", "var", "std", "var_mean", "std_mean",
+    "logsumexp", "norm", "argmax", "argmin", "any", "all", "count_nonzero", "nansum", "nanmean"]
 
 # The (values, indices) pair returned by max/min along a dim, like torch.return_types.max / .min.
 _MaxResult = namedtuple("max", ("values", "indices"))
@@ -77,19 +79,29 @@ def _with_dtype(input, dtype):
     return input if dtype is None else cast(input, dtype)
 
 
+def _accumulator(dtype):
+    """The dtype sums of `dtype` run in: float32 for float16 (as PyTorch), else None (the dtype itself)."""
+    return np.float32 if dtype == np.float16 else None
+
+
 # ---- sum, mean, prod -----------------------------------------------------------------------------
 class Sum(Function):
     """y = sum of x over `dims`.   dx = dy broadcast back over the reduced dims."""
 
     def forward(self, x, dims, keepdim):
         self.dims = dims
-        return x.sum(axis=dims, keepdims=keepdim)
+        acc = _accumulator(x.dtype)
+        if acc is None:
+            return x.sum(axis=dims, keepdims=keepdim)
+        with np.errstate(over="ignore"):  # a float16 total beyond 65,504 is inf, silently, as in PyTorch
+            return np.asarray(x.sum(axis=dims, keepdims=keepdim, dtype=acc), x.dtype)
 
     def backward(self, dy):
         x = self.inputs[0]
         return broadcast_to(reshape(dy, _kept_shape(x.shape, self.dims)), x.shape)
 
 
+@accepts_axis
 def sum(input, dim=None, keepdim=False, *, dtype=None):
     """Sum over `dim` (all dims if None); bool and integer tensors are summed in int64."""
     dims = _reduce_dims(dim, input.ndim, "sum")
@@ -97,10 +109,16 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
     return Sum.apply(input, dims=dims, keepdim=keepdim)
 
 
+@accepts_axis
 def mean(input, dim=None, keepdim=False, *, dtype=None):
-    """sum / count; the backward is Sum's divided by the count (NaN over an empty dim, as in PyTorch)."""
+    """sum / count; the backward is Sum's divided by the count (NaN over an empty dim, as in PyTorch).
+
+    float16 is averaged in float32 and rounded once (the sum alone could overflow float16).
+    """
     input = _with_dtype(input, dtype)
     _check_float(input, "mean")
+    if input.dtype == np.float16:
+        return cast(mean(cast(input, np.float32), dim, keepdim), np.float16)
     dims = _reduce_dims(dim, input.ndim, "mean")
     count = _count(input.shape, dims)
     total = sum(input, dims, keepdim)
@@ -137,6 +155,7 @@ class Prod(Function):
         return Tensor._make((g * factor).astype(x.dtype, copy=False))
 
 
+@accepts_axis
 def prod(input, dim=None, keepdim=False, *, dtype=None):
     """Product over one `dim` (an int, as in PyTorch) or over all elements when dim is None."""
     if dim is not None and not isinstance(dim, (int, np.integer)):
@@ -205,6 +224,7 @@ def _extreme(input, dim, keepdim, largest, op):
     return result_type(values, Tensor._make(index if keepdim else index.squeeze(d)))
 
 
+@accepts_axis
 def max(input, dim=None, keepdim=False):
     """max(input): the largest element (ties share the gradient evenly).
     max(input, dim, keepdim=False): namedtuple (values, indices) along `dim`; the gradient goes to
@@ -217,6 +237,7 @@ def max(input, dim=None, keepdim=False):
     return _extreme(input, dim, keepdim, True, "max")
 
 
+@accepts_axis
 def min(input, dim=None, keepdim=False):
     """Like `max`, for the smallest element(s); min(input, other) is the elementwise minimum."""
     if isinstance(dim, Tensor):
@@ -226,6 +247,7 @@ def min(input, dim=None, keepdim=False):
     return _extreme(input, dim, keepdim, False, "min")
 
 
+@accepts_axis
 def amax(input, dim=(), keepdim=False):
     """Largest value over `dim` (int or tuple; all dims if empty/None); ties share the gradient evenly."""
     dims = _reduce_dims(dim, input.ndim, "amax")
@@ -233,6 +255,7 @@ def amax(input, dim=(), keepdim=False):
     return AMax.apply(input, dims=dims, keepdim=keepdim, largest=True)
 
 
+@accepts_axis
 def amin(input, dim=(), keepdim=False):
     """Smallest value over `dim` (int or tuple; all dims if empty/None); ties share the gradient evenly."""
     dims = _reduce_dims(dim, input.ndim, "amin")
@@ -255,11 +278,13 @@ def _arg_extreme(input, dim, keepdim, largest, op):
     return Tensor._make(np.asarray(find(input.array, axis=d, keepdims=keepdim), np.int64))
 
 
+@accepts_axis
 def argmax(input, dim=None, keepdim=False):
     """Index (int64) of the largest element, over the flattened tensor or along `dim`; first one on ties."""
     return _arg_extreme(input, dim, keepdim, True, "argmax")
 
 
+@accepts_axis
 def argmin(input, dim=None, keepdim=False):
     """Index (int64) of the smallest element, over the flattened tensor or along `dim`; first one on ties."""
     return _arg_extreme(input, dim, keepdim, False, "argmin")
@@ -287,7 +312,9 @@ class Var(Function):
 
 
 def _variance(x, dims, keepdim, correction):
-    """The NumPy forward of var (two passes: the mean, then the squared deviations)."""
+    """The NumPy forward of var (two passes: the mean, then the squared deviations); float16 in float32."""
+    if x.dtype == np.float16:
+        return _variance(x.astype(np.float32), dims, keepdim, correction).astype(np.float16)
     n = _count(x.shape, dims)
     with np.errstate(divide="ignore", invalid="ignore"):  # empty slices and N <= correction give nan/inf
         d = x - x.sum(axis=dims, keepdims=True) / x.dtype.type(n)
@@ -333,6 +360,7 @@ def _correction(op, input, dim, unbiased, correction):
     return _reduce_dims(dim, input.ndim, op), correction
 
 
+@accepts_axis
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Variance over `dim` with `correction` (default 1, Bessel's; unbiased=False means 0).
 
@@ -344,6 +372,7 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return Var.apply(input, dims=dims, keepdim=keepdim, correction=c)
 
 
+@accepts_axis
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Standard deviation: sqrt of `var` with the same arguments; its gradient is 0 where it is 0."""
     if isinstance(dim, builtins.bool):
@@ -375,6 +404,7 @@ class LogSumExp(Function):
         return reshape(dy, kept) * exp(x - reshape(self.output(), kept))
 
 
+@accepts_axis
 def logsumexp(input, dim, keepdim=False):
     """log(sum(exp(input))) over `dim` (int or tuple), computed stably; integers become floats."""
     if dim is None:
@@ -397,6 +427,8 @@ class Norm(Function):
 
     def forward(self, x, p, dims, keepdim):
         self.p, self.dims = p, dims
+        if x.dtype == np.float16:  # accumulate in float32, as PyTorch
+            return self.forward(x.astype(np.float32), p, dims, keepdim).astype(np.float16)
         a = np.abs(x)
         if p == 2:
             y = np.sqrt((x * x).sum(axis=dims, keepdims=keepdim))
@@ -458,33 +490,72 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     return Norm.apply(input, p=p, dims=dims, keepdim=keepdim)
 
 
-# ---- cumsum --------------------------------------------------------------------------------------
-class Cumsum(Function):
-    """y_i = sum_{j <= i} x_j along `dim`.   dx_i = sum_{j >= i} dy_j (a cumulative sum from the end)."""
-
-    def forward(self, x, dim):
-        self.dim = dim
-        return np.cumsum(x, axis=dim, dtype=np.int64 if x.dtype.kind in "biu" else x.dtype)
-
-    def backward(self, dy):
-        return ReverseCumsum.apply(dy, dim=self.dim)
+@accepts_axis
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(var, mean) over the same dims, as one call (each with its own gradient)."""
+    if isinstance(dim, builtins.bool):
+        dim, unbiased = None, dim
+    return var(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
 
 
-class ReverseCumsum(Function):
-    """y_i = sum_{j >= i} x_j along `dim` (Cumsum's backward).   dx_i = sum_{j <= i} dy_j."""
-
-    def forward(self, x, dim):
-        self.dim = dim
-        return np.flip(np.cumsum(np.flip(x, dim), axis=dim), dim).copy()
-
-    def backward(self, dy):
-        return Cumsum.apply(dy, dim=self.dim)
+@accepts_axis
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(std, mean) over the same dims, as one call (each with its own gradient)."""
+    if isinstance(dim, builtins.bool):
+        dim, unbiased = None, dim
+    return std(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
 
 
-def cumsum(input, dim, *, dtype=None):
-    """Cumulative sum along `dim`; bool and integer tensors give int64, as in PyTorch."""
-    d = normalize_dim(dim, input.ndim, "cumsum")
-    input = _widen_int(_with_dtype(input, dtype))
-    if input.ndim == 0:
-        return clone(input)
-    return Cumsum.apply(input, dim=d)
+_MinMaxResult = namedtuple("aminmax", ("min", "max"))
+
+
+@accepts_axis
+def aminmax(input, *, dim=None, keepdim=False):
+    """(amin, amax) over `dim` (all elements if None), as a namedtuple (min, max)."""
+    return _MinMaxResult(amin(input, dim, keepdim), amax(input, dim, keepdim))
+
+
+# ---- any, all, count_nonzero, nansum, nanmean ------------------------------------------------------
+def _truth(op, np_fn, input, dim, keepdim):
+    dims = _reduce_dims(dim, input.ndim, op)
+    return Tensor._make(np.asarray(np_fn(input.array != 0, axis=dims, keepdims=keepdim)))
+
+
+@accepts_axis
+def any(input, dim=None, keepdim=False):
+    """True where some element over `dim` (an int, a tuple, or None for all) is non-zero; a bool tensor."""
+    return _truth("any", np.any, input, dim, keepdim)
+
+
+@accepts_axis
+def all(input, dim=None, keepdim=False):
+    """True where every element over `dim` (an int, a tuple, or None for all) is non-zero; a bool tensor."""
+    return _truth("all", np.all, input, dim, keepdim)
+
+
+@accepts_axis
+def count_nonzero(input, dim=None):
+    """The number of non-zero elements over `dim` (int64)."""
+    dims = _reduce_dims(dim, input.ndim, "count_nonzero")
+    return Tensor._make(np.asarray(np.count_nonzero(input.array, axis=dims), np.int64))
+
+
+def _nan_as_zero(input):
+    from .elementwise import where
+
+    return where(Tensor._make(np.isnan(input.array)), 0.0, input) if input.dtype.kind == "f" else input
+
+
+@accepts_axis
+def nansum(input, dim=None, keepdim=False, *, dtype=None):
+    """sum, treating NaN as 0 (NaN elements get zero gradient)."""
+    return sum(_nan_as_zero(input), dim, keepdim, dtype=dtype)
+
+
+@accepts_axis
+def nanmean(input, dim=None, keepdim=False, *, dtype=None):
+    """mean over the non-NaN elements (NaN where all are NaN)."""
+    input = _with_dtype(input, dtype)
+    _check_float(input, "nanmean")
+    count = sum(Tensor._make(~np.isnan(input.array)), dim, keepdim)
+    return nansum(input, dim, keepdim) / count
