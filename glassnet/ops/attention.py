@@ -13,6 +13,7 @@ out with batched matmuls on raw arrays:
     dQ = scale dS K,   dK = scale dS^T Q,   d(float mask) = dS
 """
 import builtins
+import functools
 import math
 import numbers
 
@@ -40,6 +41,21 @@ def _swap(a):
     return np.swapaxes(a, -1, -2)
 
 
+def _row_sums(a):
+    """Sums along the last axis, keepdims (einsum: one SIMD pass, several times faster than a.sum here)."""
+    return np.einsum("...j->...", a)[..., None]
+
+
+@functools.lru_cache(maxsize=16)
+def _causal_bias(L, S, dtype):
+    """(L, S) additive mask, -inf above the diagonal (key j > query i: the future) and 0 elsewhere.
+    Built once per shape; adding it is about twice as fast as writing -inf through a boolean mask."""
+    bias = np.zeros((L, S), dtype)
+    bias[np.triu_indices(L, 1, S)] = -np.inf
+    bias.flags.writeable = False
+    return bias
+
+
 def _softmax_rows(s, safe):
     """Softmax along the last axis, in place in `s`.
 
@@ -57,10 +73,10 @@ def _softmax_rows(s, safe):
     with np.errstate(invalid="ignore"):  # safe=False: -inf - -inf = NaN is the intended result
         s -= m
     np.exp(s, out=s)
-    total = s.sum(axis=-1, keepdims=True)
+    total = _row_sums(s)
     if dead is not None:
         total[dead] = 1
-    s /= total
+    s *= 1 / total  # one division per row, then products
     return s
 
 
@@ -97,8 +113,7 @@ class ScaledDotProductAttention(Function):
         if blocked is not None:
             np.copyto(s, -np.inf, where=blocked)
         if causal:
-            L, S = s.shape[-2:]
-            np.copyto(s, -np.inf, where=np.triu(np.ones((L, S), bool), 1))
+            s += _causal_bias(*s.shape[-2:], s.dtype)
         P = _softmax_rows(s, safe)
         self.P, self.keep, self.scale = P, keep, scale
         self.factor = 0.0 if p == 1 else 1 / (1 - p)  # p = 1 drops everything (keep is all False)
@@ -122,10 +137,17 @@ class ScaledDotProductAttention(Function):
         if dW is not None:
             dP = dP + dW.array
         dP = self._dropped(dP)
-        dS = dP - (dP * P).sum(axis=-1, keepdims=True)
+        dS = dP - np.einsum("...j,...j->...", dP, P)[..., None]
         dS *= P
-        dq = Tensor._make(_unbroadcast(np.matmul(dS, k) * scale, q.shape)) if need[0] else None
-        dk = Tensor._make(_unbroadcast(np.matmul(_swap(dS), q) * scale, k.shape)) if need[1] else None
+        dq = dk = None
+        if need[0]:
+            dq = np.matmul(dS, k)
+            dq *= scale
+            dq = Tensor._make(_unbroadcast(dq, q.shape))
+        if need[1]:
+            dk = np.matmul(_swap(dS), q)
+            dk *= scale
+            dk = Tensor._make(_unbroadcast(dk, k.shape))
         grads = (dq, dk, dv)
         if len(need) == 4:
             mask = self.inputs[3]
