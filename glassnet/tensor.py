@@ -41,8 +41,8 @@ def _all_ints(values):
 class Tensor:
     # _version: [n], the count of in-place changes of this storage, shared with the tensors that view it
     # (see ops/inplace.py); _base: the tensor this one is a view of, or None
-    __slots__ = ("array", "_requires_grad", "grad", "grad_fn", "_output_index", "_hooks", "_version_box", "_base",
-                 "__weakref__")
+    __slots__ = ("array", "_requires_grad", "grad", "grad_fn", "_output_index", "_hooks", "_post_accumulate_hooks",
+                 "_version_box", "_base", "__weakref__")
     __array_priority__ = 1000  # numpy_array * tensor dispatches to Tensor.__rmul__
 
     def __init__(self, *args, requires_grad=False, dtype=None):
@@ -60,7 +60,7 @@ class Tensor:
         self.grad = None
         self.grad_fn = None
         self._output_index = 0
-        self._hooks = None
+        self._hooks = self._post_accumulate_hooks = None
         self._version_box = [0]
         self._base = None
         self._requires_grad = False
@@ -74,7 +74,7 @@ class Tensor:
         t.grad = None
         t.grad_fn = grad_fn
         t._output_index = output_index
-        t._hooks = None
+        t._hooks = t._post_accumulate_hooks = None
         t._version_box = [0]
         t._base = None
         t._requires_grad = grad_fn is not None
@@ -161,6 +161,15 @@ class Tensor:
             self.grad_fn.add_hook(self._output_index, hook)
         else:
             self._hooks = (self._hooks or []) + [hook]
+        return hook
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call `hook(tensor)` on a leaf right after a backward has added into its `.grad`."""
+        if self.grad_fn is not None:
+            raise RuntimeError("register_post_accumulate_grad_hook: only leaf tensors have an accumulated .grad")
+        if not self.requires_grad:
+            raise RuntimeError("register_post_accumulate_grad_hook: the tensor does not require grad")
+        self._post_accumulate_hooks = (self._post_accumulate_hooks or []) + [hook]
         return hook
 
     def retain_grad(self):

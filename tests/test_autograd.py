@@ -193,3 +193,27 @@ def test_hessian_vector_product():
     v = gn.tensor([1.0, 2.0], dtype=gn.float64)
     (hv,) = gn.autograd.grad((g * v).sum(), x)
     np.testing.assert_allclose(hv.array, a @ v.array)
+
+
+def test_post_accumulate_grad_hooks_run_as_soon_as_a_leaf_is_done():
+    """The first layer's weight is done before the backward reaches the input: its hook must fire early."""
+    from glassnet.autograd import engine
+
+    order = []
+    w1 = gn.randn(3, 3, requires_grad=True)
+    w2 = gn.randn(3, 3, requires_grad=True)
+    x = gn.randn(2, 3, requires_grad=True)
+    w2.register_post_accumulate_grad_hook(lambda t: order.append(("w2", t.grad is not None)))
+    x.register_post_accumulate_grad_hook(lambda t: order.append(("x", t.grad is not None)))
+
+    def queue(grad):
+        engine.queue_callback(lambda: order.append(("end", True)))
+
+    w1.register_hook(queue)
+    h = (x @ w1).tanh()
+    (h @ w2).sum().backward()
+    assert order == [("w2", True), ("x", True), ("end", True)]
+    with pytest.raises(RuntimeError, match="only leaf tensors"):
+        h.register_post_accumulate_grad_hook(print)
+    with pytest.raises(RuntimeError, match="no backward pass is running"):
+        engine.queue_callback(print)
