@@ -13,3 +13,4 @@ from .rnn import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403
 from .positional import *  # noqa: F401,F403
+from .graph import *  # noqa: F401,F403
