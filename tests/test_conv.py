@@ -6,6 +6,7 @@ import torch.nn.functional as TF
 
 import glassnet as gn
 import glassnet.nn.functional as F
+import glassnet.ops.conv as conv_ops
 from glassnet import nn
 from parity import Case, run_case
 
@@ -190,7 +191,7 @@ def test_module_matches_torch(name, kwargs, shape):
     assert repr(g_mod) == repr(t_mod)
     g_mod.load_state_dict({k: gn.tensor(v.numpy()) for k, v in t_state.items()})
     x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
-    gx, tx = gn.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    gx, tx = gn.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     gy, ty = g_mod(gx), t_mod(tx)
     np.testing.assert_allclose(gy.array, ty.detach().numpy(), rtol=1e-4, atol=1e-5)
     gy.sum().backward()
@@ -244,3 +245,95 @@ def test_conv_module_training_step_reduces_loss():
                 p.array -= 0.1 * p.grad.array
         losses.append(loss.item())
     assert losses[-1] < losses[0]
+
+
+# ---- batch chunks ----------------------------------------------------------------------------------
+# The three routines run over the batch in chunks whose columns fit in the cache. With batches of
+# 3 and a chunk budget of 1 byte every sample is its own chunk, so these cases check the chunk loop
+# (padding per chunk, the scatter-add into the padded gradient, accumulation of dw) against torch.
+
+CHUNK_CASES = [
+    _conv_case("chunk_conv2d_direct_stride", 2, (3, 3, 9, 7), (4, 3, 3, 3), True, dict(stride=2)),  # no crop
+    _conv_case("chunk_conv2d_pad_stride", 2, (3, 4, 9, 8), (6, 4, 3, 3), True, dict(stride=2, padding=1)),
+    _conv_case("chunk_conv2d_dil_groups", 2, (3, 4, 9, 10), (6, 2, 2, 3), True,
+               dict(stride=(1, 2), padding=(2, 0), dilation=(2, 1), groups=2)),
+    _conv_case("chunk_conv2d_same_even", 2, (3, 2, 7, 6), (3, 2, 4, 2), False, dict(padding="same")),
+    _conv_case("chunk_conv2d_depthwise", 2, (3, 3, 7, 7), (6, 1, 3, 3), True, dict(padding=1, groups=3)),
+    _conv_case("chunk_conv1d", 1, (3, 4, 17), (5, 4, 4), True, dict(stride=3, padding=2, dilation=2)),
+    _conv_case("chunk_conv3d", 3, (3, 2, 5, 6, 4), (4, 1, 2, 3, 2), True, dict(stride=(1, 2, 1), padding=1, groups=2)),
+    _transpose_case("chunk_conv_t2d", 2, (3, 4, 4, 5), (4, 3, 3, 2), True, 2,
+                    dict(stride=(2, 3), padding=(1, 0), output_padding=(1, 2))),
+    _transpose_case("chunk_conv_t2d_direct", 2, (3, 2, 4, 3), (2, 3, 3, 3), True, 1, dict(stride=2)),
+    _transpose_case("chunk_conv_t1d_dil", 1, (3, 3, 6), (3, 2, 3), True, 1, dict(stride=2, padding=2, dilation=2)),
+    _transpose_case("chunk_conv_t3d", 3, (3, 2, 3, 2, 3), (2, 2, 2, 3, 2), False, 1, dict(stride=2, output_padding=1)),
+]
+
+
+@pytest.fixture
+def one_sample_chunks(monkeypatch):
+    monkeypatch.setattr(conv_ops, "_CHUNK_BYTES", 1)
+
+
+@pytest.mark.parametrize("case", CHUNK_CASES, ids=str)
+def test_parity_one_sample_per_chunk(case, one_sample_chunks):
+    run_case(case)
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+def test_chunked_equals_whole_batch(transposed, monkeypatch):
+    """The same values whether the batch is one chunk or every sample its own (dw to rounding)."""
+    rng = np.random.default_rng(3)
+    x = gn.tensor(rng.standard_normal((5, 4, 9, 7)).astype(np.float32), requires_grad=True)
+    w = gn.tensor(rng.standard_normal((4, 2, 3, 3)).astype(np.float32), requires_grad=True)
+    fn = (lambda: F.conv_transpose2d(x, w, stride=2, padding=1, groups=2)) if transposed else \
+        (lambda: F.conv2d(x, w, stride=(2, 1), padding=1, groups=2))
+    results = []
+    for chunk_bytes in (1 << 30, 1):
+        monkeypatch.setattr(conv_ops, "_CHUNK_BYTES", chunk_bytes)
+        x.grad = w.grad = None
+        y = fn()
+        (y * y).sum().backward()
+        results.append((y.array, x.grad.array, w.grad.array))
+    (y0, dx0, dw0), (y1, dx1, dw1) = results
+    np.testing.assert_array_equal(y0, y1)
+    np.testing.assert_array_equal(dx0, dx1)
+    np.testing.assert_allclose(dw0, dw1, rtol=1e-5, atol=1e-5)
+
+
+def test_mnist_cnn_layer_matches_torch():
+    """The second layer of the MNIST example CNN (32 -> 64 channels, 3x3, 26x26 input): two samples' columns
+    exceed the chunk budget, so every sample runs as its own chunk with the default setting."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((3, 32, 26, 26)).astype(np.float32)
+    w = (rng.standard_normal((64, 32, 3, 3)) / 17).astype(np.float32)
+    b = rng.standard_normal(64).astype(np.float32)
+    g = rng.standard_normal((3, 64, 24, 24)).astype(np.float32)
+    assert 2 * 32 * 9 * 24 * 24 * 4 > conv_ops._CHUNK_BYTES
+    gx, gw, gb = (gn.tensor(v, requires_grad=True) for v in (x, w, b))
+    tx, tw, tb = (torch.tensor(v, requires_grad=True) for v in (x, w, b))
+    gy, ty = F.conv2d(gx, gw, gb), TF.conv2d(tx, tw, tb)
+    np.testing.assert_allclose(gy.array, ty.detach().numpy(), rtol=1e-4, atol=1e-4)
+    (gy * gn.tensor(g)).sum().backward()
+    (ty * torch.tensor(g)).sum().backward()
+    for ours, theirs in ((gx, tx), (gw, tw), (gb, tb)):
+        np.testing.assert_allclose(ours.grad.array, theirs.grad.numpy(), rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("name, args, shape", [
+    ("Conv1d", (3, 4, 3), (0, 3, 9)),
+    ("Conv2d", (3, 4, 3, 1, 1), (0, 3, 9, 9)),
+    ("Conv3d", (2, 2, 2), (0, 2, 4, 4, 4)),
+    ("ConvTranspose2d", (3, 4, 3, 2), (0, 3, 5, 5)),
+])
+def test_empty_batch(name, args, shape):
+    """A batch of 0 samples: an empty output, an empty input gradient and zero parameter gradients, as in torch."""
+    g_mod, t_mod = getattr(nn, name)(*args), getattr(torch.nn, name)(*args)
+    gx, tx = gn.zeros(*shape, requires_grad=True), torch.zeros(*shape, requires_grad=True)
+    gy, ty = g_mod(gx), t_mod(tx)
+    assert gy.shape == tuple(ty.shape)
+    gy.sum().backward()
+    ty.sum().backward()
+    assert gx.grad.shape == tuple(tx.grad.shape) == shape
+    for gp, tp in zip(g_mod.parameters(), t_mod.parameters()):
+        assert gp.grad.shape == tuple(tp.grad.shape)
+        np.testing.assert_array_equal(gp.grad.array, tp.grad.numpy())

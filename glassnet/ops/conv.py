@@ -5,22 +5,29 @@ w (O, C/g, k), stride s, dilation r, padding p, groups g, xp = x zero-padded:
 
     y[n, o, h] = b[o] + sum_{c in group(o), i} xp[n, c, h*s + i*r] * w[o, c', i]      (a cross-correlation)
 
-Three array routines do all the work:
+Everything rests on the "columns" of xp: cols[n, j, (i, c'), h] = xp[n, j*C/g + c', h*s + i*r], the
+windows laid out as a matrix per sample and group, (prod(k)*C/g) rows by P = prod(out) columns, rows
+ordered kernel offset first. With the weight as the matrix W[j, o', (i, c')] = w[j*O/g + o', c', i]
+(g, O/g, prod(k)*C/g), the three routines are three matrix products:
 
-* `_im2col` takes the windows of xp as a strided view (no copy) of shape (N, C, k, out) and lays
-  them out once as "columns" (N, g, C/g * k, P), P = number of output positions. The forward is then
-  one matrix product (batched over samples and groups): y = w (g, O/g, C/g*k) @ cols, which comes out
-  directly in the (N, O, *out) layout.
-* the weight gradient contracts the same columns (rebuilt in the backward: one copy, cheaper than
-  keeping them alive) with dy over the batch and the output positions:
-  dw[o, c', i] = sum_{n,h} dy[n, o, h] * xp[n, c, h*s + i*r]  ->  dy (N, g, O/g, P) @ cols^T, summed over n.
-* the input gradient dx[n, c, a] = sum_{o,i,h: h*s + i*r = a + p} dy[n, o, h] * w[o, c', i] is a
-  *transposed convolution*: spread dy out with s - 1 zeros between its entries ("stride-dilate"),
-  zero-pad it by r*(k - 1) - p on the left, and run an ordinary stride-1 correlation with the kernel
-  flipped in space and its in/out channels swapped, wk[c, o', k-1-i] = w[o, c', i]. This is
-  `_transposed_conv`; it is conv's input gradient and conv_transpose's forward. Conversely
-  conv_transpose's input gradient is an ordinary convolution, and both weight gradients are the
-  columns-times-gradient contraction above. So three routines serve both operations.
+* forward (`_conv_forward`): y[n] = W @ cols[n]. The product lands directly in the (N, O, *out) layout.
+* weight gradient (`_conv_weight_grad`): dW = sum_n dy[n] @ cols[n]^T, i.e.
+  dw[o, c', i] = sum_{n,h} dy[n, o, h] * xp[n, c, h*s + i*r].
+* input gradient (`_conv_input_grad`): dcols[n] = W^T @ dy[n], then "col2im", the adjoint of the
+  column copy: each column entry is added back to the input position it was copied from,
+  dxp[n, c, h*s + i*r] += dcols[n, (i, c'), h]. Because the rows are ordered kernel offset first, this
+  is one strided add of a contiguous (C, *out) block per kernel offset i (prod(k) adds, not one per
+  pixel); then the padding is cropped off. Written out, dx[n, c, a] = sum_{o,i,h: h*s + i*r = a + p}
+  dy[n, o, h] * w[o, c', i]: the *transposed convolution* of dy.
+
+conv_transpose is that adjoint with its own weight: its forward is `_conv_input_grad` (plus a bias), its
+input gradient an ordinary convolution (`_conv_forward` of dy), its weight gradient `_conv_weight_grad`
+with the roles of input and output gradient exchanged. So three routines serve both operations.
+
+Memory and speed: the columns are prod(k) times the size of the input (100 MB for one MNIST batch in
+the second conv layer). Each routine therefore runs over the batch in chunks of a few samples whose
+columns fit in the CPU cache (`_CHUNK_BYTES`): the copy, the matrix product and the adds stay in cache,
+and the full column matrix never exists. A chunk of the result is written straight into its place.
 """
 import builtins
 import math
@@ -81,15 +88,27 @@ def _window_view(x, kernel, stride, dilation, out, writeable=False):
     return as_strided(x, shape, strides, writeable=writeable)
 
 
+# ================================================================================================
+# chunks and scratch buffers
+# ================================================================================================
+
+_CHUNK_BYTES = 1 << 20  # columns per chunk: about the share of a core's L2 cache they can have
+
+
+def _chunks(n, per_sample_bytes):
+    """(start, stop) ranges over a batch of n samples whose columns take about _CHUNK_BYTES each."""
+    size = builtins.max(1, _CHUNK_BYTES // builtins.max(1, per_sample_bytes))
+    return [(a, builtins.min(a + size, n)) for a in range(0, n, size)]
+
+
 _scratch = threading.local()
 
 
 def _workspace(slot, shape, dtype):
-    """A reused scratch array (contents undefined) for a big temporary that dies within one call.
+    """A reused scratch array (contents undefined) for a temporary that dies within one chunk.
 
-    The padded input and the im2col columns are tens to hundreds of MB; allocating them afresh on every
-    call costs page faults that take longer than filling them, so each thread keeps one growing buffer
-    per slot ("pad", "cols") and hands out views of it. Nothing returned to the caller aliases it.
+    Each thread keeps one growing buffer per slot ("pad", "cols") and hands out views of it, so the
+    chunk loops allocate nothing. Nothing returned to the caller aliases it.
     """
     dtype = np.dtype(dtype)
     nbytes = math.prod(shape) * dtype.itemsize
@@ -101,7 +120,8 @@ def _workspace(slot, shape, dtype):
 
 
 def _pad_zeros(x, pads):
-    """x (N, C, *spatial) zero-padded by pads = ((left, right), ...) per spatial dim (x itself if all 0)."""
+    """x (n, C, *spatial) zero-padded by pads = ((left, right), ...) per spatial dim, in the "pad"
+    workspace (x itself if all pads are 0)."""
     if builtins.all(l == 0 and r == 0 for l, r in pads):
         return x
     shape = x.shape[:2] + tuple(n + l + r for n, (l, r) in zip(x.shape[2:], pads))
@@ -112,79 +132,105 @@ def _pad_zeros(x, pads):
 
 
 # ================================================================================================
-# the three array routines
+# the three routines
 # ================================================================================================
 
-def _im2col(xp, kernel, stride, dilation, out, groups):
-    """Columns of the windows of xp (N, C, *Lp): (N, g, C/g * prod(k), prod(out)), one copy.
+def _weight_matrix(w, groups):
+    """W (g, O/g, prod(k)*C/g) with W[j, o', (i, c')] = w[j*O/g + o', c', i] (a small copy)."""
+    O, Cg = w.shape[:2]
+    kk = math.prod(w.shape[2:])
+    return w.reshape(groups, O // groups, Cg, kk).transpose(0, 1, 3, 2).reshape(groups, O // groups, kk * Cg)
 
-    cols[n, j, (c', i_1..i_d), (h_1..h_d)] = xp[n, j*C/g + c', h_1*s_1 + i_1*r_1, ...].
+
+def _columns(xp, kernel, stride, dilation, out, groups):
+    """cols (n, g, prod(k)*C/g, P) of the windows of xp (n, C, *Lp), one copy into the "cols" workspace.
+
+    cols[n, j, (i, c'), h] = xp[n, j*C/g + c', h*s + i*r] (i, h multi-indices over the d dims).
     """
-    N, C = xp.shape[:2]
-    windows = _window_view(xp, kernel, stride, dilation, out)  # (N, C, *k, *out)
-    cols = _workspace("cols", (N, groups, (C // groups) * math.prod(kernel), math.prod(out)), xp.dtype)
-    np.copyto(cols.reshape(windows.shape), windows)
-    return cols
+    n, C = xp.shape[:2]
+    d = len(kernel)
+    Cg = C // groups
+    windows = _window_view(xp.reshape((n, groups, Cg) + xp.shape[2:]), kernel, stride, dilation, out)
+    windows = windows.transpose((0, 1) + tuple(range(3, 3 + d)) + (2,) + tuple(range(3 + d, 3 + 2 * d)))
+    cols = _workspace("cols", windows.shape, xp.dtype)  # (n, g, *k, C/g, *out)
+    np.copyto(cols, windows)
+    return cols.reshape(n, groups, math.prod(kernel) * Cg, math.prod(out))
 
 
-def _cols_matmul(w, cols, out, bias=None):
-    """y (N, O, *out) = w (O, C/g, *k) contracted with cols (N, g, C/g*prod(k), P), group by group, + bias."""
-    N, g = cols.shape[:2]
-    O = w.shape[0]
-    y = np.matmul(w.reshape(g, O // g, -1), cols)  # (N, g, O/g, P): a batch of BLAS matrix products
-    y = y.reshape((N, O) + tuple(out))
-    if bias is not None:
-        y += bias.reshape((-1,) + (1,) * len(out))
+def _column_bytes(x, kernel, out):
+    """Bytes of one sample's columns: C * prod(k) * prod(out) entries."""
+    return x.shape[1] * math.prod(kernel) * math.prod(out) * x.dtype.itemsize
+
+
+def _conv_forward(x, w, stride, pads, dilation, groups, out, bias=None):
+    """y (N, O, *out) = conv(x, w) + bias: per chunk of samples, y[n] = W @ cols(xp[n])."""
+    N = x.shape[0]
+    O, kernel = w.shape[0], w.shape[2:]
+    W = _weight_matrix(w, groups)
+    y = np.empty((N, O) + tuple(out), x.dtype)
+    for a, b in _chunks(N, _column_bytes(x, kernel, out)):
+        cols = _columns(_pad_zeros(x[a:b], pads), kernel, stride, dilation, out, groups)
+        yc = y[a:b].reshape(b - a, groups, O // groups, -1)  # a view into y: (n, g, O/g, P)
+        np.matmul(W, cols, out=yc)
+        if bias is not None:
+            yc += bias.reshape(groups, O // groups, 1)
     return y
 
 
-def _weight_grad(cols, dy, w_shape):
-    """dw (O, C/g, *k) = sum_{n, positions} dy[n, o, pos] * cols[n, group(o), (c', i), pos]."""
-    N, g = cols.shape[:2]
-    O = dy.shape[1]
-    dyr = dy.reshape(N, g, O // g, -1)  # (N, g, O/g, P)
-    dw = np.matmul(dyr, cols.transpose(0, 1, 3, 2)).sum(axis=0)  # (g, O/g, C/g*prod(k))
-    return dw.reshape(w_shape)
+def _conv_weight_grad(x, dy, w_shape, stride, pads, dilation, groups):
+    """dw (O, C/g, *k) = sum over chunks and samples of dy[n] @ cols(xp[n])^T, reshaped.
 
-
-def _flip_swap(w, groups):
-    """The kernel of the transposed convolution: w (O, C/g, *k) -> (C, O/g, *k), flipped in space.
-
-    wk[j*C/g + c', o', k-1-i] = w[j*O/g + o', c', i] for group j.
-    """
-    O, Cg = w.shape[:2]
-    k = w.shape[2:]
-    d = len(k)
-    wg = w.reshape((groups, O // groups, Cg) + k)
-    wg = wg[(Ellipsis,) + (slice(None, None, -1),) * d]  # flip every spatial axis
-    return np.ascontiguousarray(wg.swapaxes(1, 2)).reshape((groups * Cg, O // groups) + k)
-
-
-def _transposed_conv(dy, w, stride, pad_left, dilation, groups, size, bias=None):
-    """The adjoint of the convolution x -> y with weight w, applied to dy: dx (N, C, *size).
-
-    dy (N, O, *out), w (O, C/g, *k). Per spatial dim:
-    1. stride-dilate and pad: z[left + h*s] = dy[h], zeros elsewhere, with left = r*(k-1) - p and
-       len(z) = size + r*(k-1) (entries that fall outside are cropped; a negative left crops too);
-    2. dx = stride-1 correlation of z with the flipped, channel-swapped kernel (`_flip_swap`), dilation r:
-       dx[a] = sum_{i'} z[a + i'*r] * w[k-1-i'] = sum_{h, i: h*s + i*r = a + p} dy[h] * w[i].
+    Computed as dW^T (g, prod(k)*C/g, O/g) += cols[n] @ dy[n]^T, the faster orientation for BLAS.
     """
     N, O = dy.shape[:2]
-    kernel = w.shape[2:]
-    full = tuple(n + r * (k - 1) for n, k, r in zip(size, kernel, dilation))
-    z = _workspace("pad", (N, O) + full, dy.dtype)
-    z.fill(0)
-    dst, src = [Ellipsis], [Ellipsis]
-    for n_out, length, k, s, r, p in zip(dy.shape[2:], full, kernel, stride, dilation, pad_left):
-        left = r * (k - 1) - p
-        h0 = builtins.max(0, -(left // s))               # first h with left + h*s >= 0
-        h1 = builtins.min(n_out, -((left - length) // s))  # one past the last h with left + h*s < length
-        h1 = builtins.max(h1, h0)
-        dst.append(slice(left + h0 * s, left + h0 * s + (h1 - h0 - 1) * s + 1, s) if h1 > h0 else slice(0, 0))
-        src.append(slice(h0, h1))
-    z[tuple(dst)] = dy[tuple(src)]
-    cols = _im2col(z, kernel, (1,) * len(kernel), dilation, size, groups)
-    return _cols_matmul(_flip_swap(w, groups), cols, size, bias)
+    Cg, kernel = w_shape[1], w_shape[2:]
+    out = dy.shape[2:]
+    dWt = np.zeros((groups, math.prod(kernel) * Cg, O // groups), dy.dtype)
+    for a, b in _chunks(N, _column_bytes(x, kernel, out)):
+        cols = _columns(_pad_zeros(x[a:b], pads), kernel, stride, dilation, out, groups)
+        dyc = dy[a:b].reshape(b - a, groups, O // groups, -1)  # (n, g, O/g, P)
+        dWt += np.matmul(cols, dyc.transpose(0, 1, 3, 2)).sum(axis=0)
+    dWt = dWt.reshape((groups, math.prod(kernel), Cg, O // groups))  # (g, kk, C/g, O/g)
+    return dWt.transpose(0, 3, 2, 1).reshape(w_shape)
+
+
+def _conv_input_grad(dy, w, stride, pad_left, dilation, groups, size, bias=None):
+    """dx (N, C, *size): the adjoint of x -> conv(x, w) applied to dy (N, O, *out), plus an optional bias.
+
+    Per chunk: dcols = W^T @ dy[n] (n, g, (i, c'), P); then for each kernel offset i the block
+    dcols[:, :, i] (n, g, C/g, *out) is added to the strided slice h*s + i*r of the padded gradient
+    dxp, whose extent per dim is max((out-1)*s + r*(k-1) + 1, p + size); dx = dxp[p : p + size].
+    """
+    N, O = dy.shape[:2]
+    Cg, kernel = w.shape[1], w.shape[2:]
+    out = dy.shape[2:]
+    C, d = Cg * groups, len(kernel)
+    Wt = _weight_matrix(w, groups).transpose(0, 2, 1)  # (g, kk*C/g, O/g)
+    extent = tuple(builtins.max((o - 1) * s + r * (k - 1) + 1, p + n)
+                   for o, s, r, k, p, n in zip(out, stride, dilation, kernel, pad_left, size))
+    crop = tuple(slice(p, p + n) for p, n in zip(pad_left, size))
+    direct = extent == tuple(size)  # nothing to crop: add straight into dx
+    # for each kernel offset i: (where its block of dcols goes in dxp, where the block is in dcols)
+    scatter = [((Ellipsis,) + tuple(slice(i * r, i * r + (o - 1) * s + 1, s)
+                                    for i, r, o, s in zip(offset, dilation, out, stride)),
+                (slice(None), slice(None)) + offset) for offset in np.ndindex(*kernel)]
+    dx = np.empty((N, C) + tuple(size), dy.dtype)
+    for a, b in _chunks(N, C * math.prod(kernel) * math.prod(out) * dy.dtype.itemsize):
+        n = b - a
+        dcols = _workspace("cols", (n, groups, math.prod(kernel) * Cg, math.prod(out)), dy.dtype)
+        np.matmul(Wt, dy[a:b].reshape(n, groups, O // groups, -1), out=dcols)
+        dcols = dcols.reshape((n, groups) + tuple(kernel) + (Cg,) + tuple(out))
+        dxp = dx[a:b] if direct else _workspace("pad", (n, C) + extent, dy.dtype)
+        dxp.fill(0)
+        dxg = dxp.reshape((n, groups, Cg) + extent)
+        for target, block in scatter:
+            view = dxg[target]
+            view += dcols[block]  # in place on the strided view (no write-back copy)
+        if not direct:
+            dx[a:b] = dxp[(Ellipsis,) + crop]
+        if bias is not None:
+            dx[a:b] += bias.reshape((-1,) + (1,) * d)
+    return dx
 
 
 # ================================================================================================
@@ -196,32 +242,30 @@ class ConvNd(Function):
 
     Shapes: x (N, C, *L), w (O, C/g, *k), b (O,), y (N, O, *out),
     out = floor((L + p_left + p_right - r*(k-1) - 1) / s) + 1.
-    Forward:  y[n, o, h] = b[o] + sum_{c', i} xp[n, g(o)*C/g + c', h*s + i*r] w[o, c', i] = w @ im2col(xp).
-    Backward: dw = dy @ im2col(xp)^T (summed over n); db = sum of dy over n and positions;
-              dx = transposed convolution of dy with w (stride-dilated dy, flipped kernel), see `_transposed_conv`.
+    Forward:  y[n, o, h] = b[o] + sum_{c', i} xp[n, g(o)*C/g + c', h*s + i*r] w[o, c', i] = W @ cols(xp).
+    Backward: dw = sum_n dy[n] @ cols(xp[n])^T; db = sum of dy over n and positions;
+              dx = col2im(W^T @ dy), cropped: the transposed convolution of dy (see the module docstring).
     """
 
     differentiable_backward = False
 
     def forward(self, x, w, b=None, *, stride, padding, dilation, groups):
         kernel = w.shape[2:]
-        xp = _pad_zeros(x, padding)
-        out = tuple((n - r * (k - 1) - 1) // s + 1 for n, k, s, r in zip(xp.shape[2:], kernel, stride, dilation))
-        y = _cols_matmul(w, _im2col(xp, kernel, stride, dilation, out, groups), out, b)
-        self.out, self.stride, self.padding, self.dilation, self.groups = out, stride, padding, dilation, groups
-        return y
+        padded = tuple(n + l + r for n, (l, r) in zip(x.shape[2:], padding))
+        out = tuple((n - r * (k - 1) - 1) // s + 1 for n, k, s, r in zip(padded, kernel, stride, dilation))
+        self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
+        return _conv_forward(x, w, stride, padding, dilation, groups, out, b)
 
     def backward(self, dy):
         x, w = self.inputs[0], self.inputs[1]
         dy = dy.array
         needs = self.needs_input_grad
         dx = dw = db = None
-        if needs[1]:  # the columns are rebuilt (one copy) rather than kept alive from the forward
-            cols = _im2col(_pad_zeros(x.array, self.padding), w.shape[2:], self.stride, self.dilation, self.out,
-                           self.groups)
-            dw = Tensor._make(_weight_grad(cols, dy, w.shape))
+        if needs[1]:  # the columns are rebuilt chunk by chunk rather than kept alive from the forward
+            dw = Tensor._make(_conv_weight_grad(x.array, dy, w.shape, self.stride, self.padding, self.dilation,
+                                                self.groups))
         if needs[0]:
-            dx = Tensor._make(_transposed_conv(dy, w.array, self.stride, [l for l, _ in self.padding],
+            dx = Tensor._make(_conv_input_grad(dy, w.array, self.stride, [l for l, _ in self.padding],
                                                self.dilation, self.groups, x.shape[2:]))
         if len(self.inputs) == 3:
             if needs[2]:
@@ -236,10 +280,10 @@ class ConvTransposeNd(Function):
     Shapes: x (N, C_in, *L), w (C_in, C_out/g, *k), b (C_out,), y (N, C_out, *out),
     out = (L - 1)*s - 2p + r*(k-1) + output_padding + 1.
     Forward:  y[n, c, a] = b[c] + sum_{o, i, h: h*s + i*r = a + p} x[n, o, h] w[o, c', i]
-              (stride-dilated x correlated with the flipped kernel, `_transposed_conv`).
-    Backward: dx = conv(dy, w) with the same stride, padding, dilation, groups (output cropped to L);
-              dw = x @ im2col(pad(dy))^T summed over n (conv's weight gradient with the roles of
-              input and output gradient exchanged); db = sum of dy over n and positions.
+              = col2im(W^T @ x), cropped (`_conv_input_grad`).
+    Backward: dx = conv(dy, w) with the same stride, padding, dilation, groups (output size L);
+              dw = conv's weight gradient with the roles exchanged: sum_n x[n] @ cols(pad(dy)[n])^T;
+              db = sum of dy over n and positions.
     """
 
     differentiable_backward = False
@@ -247,22 +291,21 @@ class ConvTransposeNd(Function):
     def forward(self, x, w, b=None, *, stride, padding, output_padding, dilation, groups):
         size = tuple((n - 1) * s - 2 * p + r * (k - 1) + op + 1
                      for n, k, s, p, op, r in zip(x.shape[2:], w.shape[2:], stride, padding, output_padding, dilation))
-        y = _transposed_conv(x, w, stride, padding, dilation, groups, size, b)
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
-        return y
+        return _conv_input_grad(x, w, stride, padding, dilation, groups, size, b)
 
     def backward(self, dy):
         x, w = self.inputs[0], self.inputs[1]
         dy = dy.array
         needs = self.needs_input_grad
         dx = dw = db = None
-        if needs[0] or needs[1]:
-            dyp = _pad_zeros(dy, [(p, p) for p in self.padding])
-            cols = _im2col(dyp, w.shape[2:], self.stride, self.dilation, x.shape[2:], self.groups)
-            if needs[0]:
-                dx = Tensor._make(_cols_matmul(w.array, cols, x.shape[2:]))
-            if needs[1]:
-                dw = Tensor._make(_weight_grad(cols, x.array, w.shape))
+        pads = tuple((p, p) for p in self.padding)
+        if needs[0]:
+            dx = Tensor._make(_conv_forward(dy, w.array, self.stride, pads, self.dilation, self.groups,
+                                            x.shape[2:]))
+        if needs[1]:
+            dw = Tensor._make(_conv_weight_grad(dy, x.array, w.shape, self.stride, pads, self.dilation,
+                                                self.groups))
         if len(self.inputs) == 3:
             if needs[2]:
                 db = Tensor._make(dy.sum(axis=(0,) + tuple(range(2, dy.ndim))))
