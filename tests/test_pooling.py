@@ -129,7 +129,7 @@ def test_max_pool_ties_follow_torch(fn, kw):
     x = np.maximum(rng.integers(-3, 3, (2, 3, 9, 10)), 0).astype(np.float32)
     x[0, 0, :3, :3] = -np.inf
     x[1, 1, 4, 4] = np.nan
-    gx, tx = gn.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    gx, tx = gn.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     gy = getattr(F, fn)(gx, return_indices=True, **kw)
     ty = getattr(TF, fn)(tx, return_indices=True, **kw)
     np.testing.assert_array_equal(gy[0].array, ty[0].detach().numpy())
@@ -138,6 +138,73 @@ def test_max_pool_ties_follow_torch(fn, kw):
     (gy[0] * gn.tensor(w)).sum().backward()
     (ty[0] * torch.tensor(w)).sum().backward()
     np.testing.assert_allclose(gx.grad.array, tx.grad.numpy(), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("fn, shape, kw", [
+    ("max_pool2d", (2, 3, 8, 10), dict(kernel_size=2)),
+    ("max_pool2d", (2, 3, 9, 11), dict(kernel_size=2)),  # a last row and column that no window covers
+    ("max_pool2d", (2, 3, 8, 9), dict(kernel_size=(2, 3), stride=(2, 3))),
+    ("max_pool2d", (3, 8, 9), dict(kernel_size=4)),  # unbatched
+    ("max_pool1d", (2, 3, 11), dict(kernel_size=3)),
+    ("max_pool3d", (1, 2, 4, 6, 5), dict(kernel_size=2)),
+    ("adaptive_max_pool2d", (2, 3, 8, 6), dict(output_size=(4, 2))),  # equal windows: tiles too
+])
+def test_tiled_max_pool_matches_general_path_and_torch(fn, shape, kw):
+    """Windows that tile the input take the gather-free path (MaxPoolTiles); with ties (ReLU zeros,
+    repeated integers, -inf) and NaN its values and gradient equal torch's and the general path's
+    (return_indices=True goes through the general path)."""
+    rng = np.random.default_rng(1)
+    x = np.maximum(rng.integers(-3, 3, shape), 0).astype(np.float32)
+    x.reshape(-1)[:5] = -np.inf
+    x.reshape(-1)[-7] = np.nan
+    w = None
+    grads = []
+    for lib, f, indices in ((gn, getattr(F, fn), False), (gn, getattr(F, fn), True), (torch, getattr(TF, fn), False)):
+        xt = lib.tensor(x, requires_grad=True)
+        y = f(xt, return_indices=True, **kw)[0] if indices else f(xt, **kw)
+        if lib is gn:
+            assert (type(y.grad_fn).__name__ == "MaxPoolTiles") != indices
+        values = y.array if lib is gn else y.detach().numpy()
+        if w is None:
+            w = rng.standard_normal(values.shape).astype(np.float32)
+            first = values
+        np.testing.assert_array_equal(values, first)
+        (y * lib.tensor(w)).sum().backward()
+        grads.append(xt.grad.array if lib is gn else xt.grad.numpy())
+    np.testing.assert_array_equal(grads[0], grads[1])
+    np.testing.assert_array_equal(grads[0], grads[2])
+
+
+def test_tiled_max_pool_non_contiguous_input():
+    x = np.random.default_rng(2).standard_normal((2, 3, 8, 6)).astype(np.float32)
+    gx, tx = gn.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    gy, ty = F.max_pool2d(gx.transpose(2, 3), 2), TF.max_pool2d(tx.transpose(2, 3), 2)
+    np.testing.assert_array_equal(gy.array, ty.detach().numpy())
+    (gy * gy).sum().backward()
+    (ty * ty).sum().backward()
+    np.testing.assert_array_equal(gx.grad.array, tx.grad.numpy())
+
+
+@pytest.mark.parametrize("fn, kw", [
+    ("max_pool2d", dict(kernel_size=2)),
+    ("max_pool2d", dict(kernel_size=3, stride=1, padding=1, return_indices=True)),
+    ("avg_pool2d", dict(kernel_size=3, stride=2, padding=1)),
+    ("avg_pool2d", dict(kernel_size=2)),
+    ("adaptive_max_pool2d", dict(output_size=4)),
+    ("adaptive_avg_pool2d", dict(output_size=4)),
+    ("interpolate", dict(scale_factor=2, mode="bilinear")),
+])
+def test_empty_batch(fn, kw):
+    """A batch of 0 samples pools to an empty output with an empty gradient, as in torch."""
+    gx, tx = gn.zeros(0, 3, 6, 6, requires_grad=True), torch.zeros(0, 3, 6, 6, requires_grad=True)
+    gy, ty = getattr(F, fn)(gx, **kw), getattr(TF, fn)(tx, **kw)
+    if isinstance(ty, tuple):
+        assert gy[1].shape == tuple(ty[1].shape)
+        gy, ty = gy[0], ty[0]
+    assert gy.shape == tuple(ty.shape)
+    gy.sum().backward()
+    ty.sum().backward()
+    assert gx.grad.shape == tuple(tx.grad.shape)
 
 
 def test_max_pool_float64_and_no_grad():
@@ -156,6 +223,8 @@ def test_max_pool_float64_and_no_grad():
     (lambda: F.max_pool2d(gn.zeros(1, 1, 8, 8), 0), "kernel_size must be positive"),
     (lambda: F.max_pool2d(gn.zeros(1, 1, 8, 8), (2, 2, 2)), "tuple of 2 ints"),
     (lambda: F.max_pool2d(gn.zeros(1, 1, 8, 8, dtype=gn.int64), 2), "floating point"),
+    (lambda: F.max_pool2d(gn.zeros(2, 0, 8, 8), 2), "has an empty dimension"),
+    (lambda: F.avg_pool1d(gn.zeros(0, 8), 2), "has an empty dimension"),
     (lambda: F.avg_pool2d(gn.zeros(1, 1, 8, 8), 2, divisor_override=0), "divisor_override"),
     (lambda: F.adaptive_avg_pool2d(gn.zeros(1, 1, 8, 8), (2, 0)), "positive"),
     (lambda: F.adaptive_max_pool2d(gn.zeros(1, 1, 8, 8), (2, 2, 2)), "tuple of 2 ints"),
@@ -201,7 +270,7 @@ def test_module_matches_torch(name, kwargs, shape):
     assert repr(g_mod) == repr(t_mod)
     assert list(g_mod.state_dict()) == list(t_mod.state_dict()) == []
     x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
-    gx, tx = gn.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    gx, tx = gn.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     gy, ty = g_mod(gx), t_mod(tx)
     if isinstance(ty, tuple):
         np.testing.assert_array_equal(gy[1].array, ty[1].numpy())

@@ -19,6 +19,12 @@ the windows tile the input (kernel == stride, the common case); otherwise overla
 summed with a loop over the kk kernel offsets (each step a whole-tensor strided add) or, for the
 max, with one `np.bincount` over the selected positions.
 
+Max pooling over windows that tile the input exactly (kernel == stride, no padding or dilation, no
+partial window; the 2x2 pool of most CNNs) needs no gathered copy at all: reshaping the input to
+(B, o_1, k_1, ..., o_d, k_d) makes each kernel offset a strided view, y is the elementwise maximum of
+those views, and the backward walks the offsets in window order giving dy to the first one that
+equals y (`MaxPoolTiles`).
+
 `interpolate` is separable: along each spatial dim, y = sum over terms of x[idx] * weight, with one
 term for nearest (weight 1) and two for linear (1 - lambda, lambda). Its backward is the adjoint,
 applied dim by dim in reverse: a segment sum of dy * weight over the runs of equal idx (idx is
@@ -41,6 +47,11 @@ __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d",
 # ================================================================================================
 # window helpers
 # ================================================================================================
+
+def _planes(x, d):
+    """x (*lead, *L) -> (B, *L) with B = prod(lead) (0 for an empty batch)."""
+    return x.reshape((math.prod(x.shape[:-d]),) + x.shape[-d:])
+
 
 def _pool_out_size(L, k, s, p, r, ceil_mode):
     """torch's pooling output length: floor (or ceil) of (L + 2p - r(k-1) - 1)/s + 1; with ceil_mode the
@@ -97,7 +108,7 @@ def _gather_table(xb, positions):
     cols = xb[(slice(None),) + tuple(index)]  # (B, *k, *out)
     cols = np.moveaxis(cols, 0, d)
     kk = math.prod(p.shape[0] for p in positions)
-    return np.ascontiguousarray(cols).reshape(kk, xb.shape[0], -1)
+    return np.ascontiguousarray(cols).reshape(kk, xb.shape[0], math.prod(p.shape[1] for p in positions))
 
 
 def _flat_positions(positions, L):
@@ -149,7 +160,7 @@ def _fold_overlapping(g, kernel, stride, padding, dilation, out, L):
     B = g.shape[1]
     shape = tuple((o - 1) * s + r * (k - 1) + 1 for o, k, s, r in zip(out, kernel, stride, dilation))
     dxp = np.zeros((B,) + tuple(builtins.max(m, p + n) for m, p, n in zip(shape, padding, L)), g.dtype)
-    g = g.reshape((-1, B) + tuple(out))
+    g = g.reshape((g.shape[0], B) + tuple(out))
     for t, offset in enumerate(np.ndindex(*kernel)):
         dxp[(slice(None),) + tuple(slice(i * r, i * r + (o - 1) * s + 1, s)
                                    for i, r, o, s in zip(offset, dilation, out, stride))] += g[t]
@@ -202,7 +213,7 @@ class MaxPoolNd(Function):
         self.kernel = tuple(p.shape[0] for p in positions)
         self.out = tuple(p.shape[1] for p in positions)
         self.positions, self.regular = positions, regular
-        xb = x.reshape((-1,) + self.L)
+        xb = _planes(x, d)
         if regular is not None:
             stride, padding, dilation = regular
             cols = _gather_regular(xb, self.kernel, stride, padding, dilation, self.out, -np.inf)
@@ -242,6 +253,71 @@ class MaxPoolNd(Function):
         return Tensor._make(np.ascontiguousarray(dx).reshape(x.shape))
 
 
+def _tile_view(x, kernel, out):
+    """The windows that tile x (*lead, *L) as a view (B, o_1, k_1, ..., o_d, k_d) of x (of a copy if x
+    cannot be reshaped in place), cropped to out*k: view[b, h_1, i_1, ...] = x[b, h_1*k_1 + i_1, ...]."""
+    d = len(kernel)
+    xb = _planes(x, d)
+    xb = xb[(slice(None),) + tuple(slice(0, o * k) for o, k in zip(out, kernel))]
+    return xb.reshape((xb.shape[0],) + tuple(v for o, k in zip(out, kernel) for v in (o, k)))
+
+
+def _tile_offset(offset):
+    """Index of kernel offset (i_1..i_d) in a tile view: [:, :, i_1, :, i_2, ...]."""
+    return (slice(None),) + tuple(v for i in offset for v in (slice(None), i))
+
+
+class MaxPoolTiles(Function):
+    """Max pooling whose windows tile the input (kernel == stride, no padding, dilation 1, no partial
+    window): the common 2x2 pool, with no gathered copy of the windows.
+
+    Shapes: x (*lead, *L) -> y (*lead, *out), out = floor(L / k).
+    Forward:  y[b, h] = max_i x[b, h*k + i], one window axis at a time with elementwise maxima of
+              strided views (np.maximum propagates NaN, as torch does).
+    Backward: dx[b, h*k + i] = dy[b, h] at the first offset i (row-major window order) where
+              x == y (or x is NaN when y is), 0 elsewhere: a loop over the kernel offsets keeps a mask
+              of the windows still waiting for their first maximum.
+    """
+
+    differentiable_backward = False
+
+    def forward(self, x, *, kernel, out):
+        d = len(kernel)
+        r = _tile_view(x, kernel, out)
+        for a in range(d):  # reduce window axis a; the earlier window axes are gone, so it sits at a + 2
+            axis = a + 2
+            take = [r[(slice(None),) * axis + (i,)] for i in range(kernel[a])]
+            m = take[0].copy() if len(take) == 1 else np.maximum(take[0], take[1])
+            for v in take[2:]:
+                np.maximum(m, v, out=m)
+            r = m
+        self.kernel, self.out, self.y = kernel, out, r  # y (B, *out)
+        return r.reshape(x.shape[:-d] + out)
+
+    def backward(self, dy):
+        x = self.inputs[0].array
+        kernel, out, y = self.kernel, self.out, self.y
+        d = len(kernel)
+        dyb = dy.array.reshape(y.shape)
+        exact = tuple(o * k for o, k in zip(out, kernel)) == x.shape[-d:]
+        dx = np.empty(x.shape, x.dtype) if exact else np.zeros(x.shape, x.dtype)
+        xv, dxv = _tile_view(x, kernel, out), _tile_view(dx, kernel, out)  # dxv: a view into dx
+        nan = bool(np.isnan(y).any())
+        waiting = np.ones(y.shape, bool)  # windows whose first maximum is still to come
+        hit = np.empty(y.shape, bool)
+        offsets = list(np.ndindex(*kernel))
+        for offset in offsets[:-1]:
+            v = xv[_tile_offset(offset)]
+            np.equal(v, y, out=hit)
+            if nan:
+                hit |= np.isnan(v)
+            hit &= waiting
+            np.multiply(hit, dyb, out=dxv[_tile_offset(offset)])
+            waiting ^= hit
+        np.multiply(waiting, dyb, out=dxv[_tile_offset(offsets[-1])])  # every window has a maximum
+        return Tensor._make(dx)
+
+
 class AvgPoolNd(Function):
     """y[b, h] = sum over window h of x (zero padding) / divisor[h].
 
@@ -254,8 +330,7 @@ class AvgPoolNd(Function):
 
     def forward(self, x, *, kernel, stride, padding, out, divisor):
         d = len(kernel)
-        L = x.shape[-d:]
-        xb = x.reshape((-1,) + L)
+        xb = _planes(x, d)
         cols = _gather_regular(xb, kernel, stride, padding, (1,) * d, out, 0)
         y = cols.sum(axis=0) / divisor.astype(x.dtype)
         self.kernel, self.stride, self.padding, self.out, self.divisor = kernel, stride, padding, out, divisor
@@ -265,7 +340,7 @@ class AvgPoolNd(Function):
         x = self.inputs[0]
         d = len(self.kernel)
         L = x.shape[-d:]
-        g = dy.array.reshape(-1, math.prod(self.out)) / self.divisor.astype(x.dtype)
+        g = dy.array.reshape(math.prod(x.shape[:-d]), math.prod(self.out)) / self.divisor.astype(x.dtype)
         g = np.broadcast_to(g, (math.prod(self.kernel),) + g.shape)
         if self.stride == self.kernel:
             dx = _fold_tiles(g, self.kernel, self.out, self.padding, L, x.dtype)
@@ -374,7 +449,7 @@ def _check_input(op, d, input):
                          f"got shape {tuple(input.shape)}")
     if input.dtype.kind != "f":
         raise TypeError(f"{op}: expected a floating point input, got dtype {input.dtype}")
-    if builtins.any(n == 0 for n in input.shape[1:]) or (input.ndim == d + 2 and input.shape[0] == 0):
+    if builtins.any(n == 0 for n in input.shape[-d - 1:]):  # only a batch dim may be 0, as in torch
         raise ValueError(f"{op}: input of shape {tuple(input.shape)} has an empty dimension")
 
 
@@ -411,6 +486,13 @@ def _max_pool(op, d, input, kernel_size, stride, padding, dilation, ceil_mode, r
 
 
 def _apply_max(input, d, positions, regular, return_indices):
+    if regular is not None and not return_indices:
+        stride, padding, dilation = regular
+        kernel = tuple(p.shape[0] for p in positions)
+        out = tuple(p.shape[1] for p in positions)
+        if (stride == kernel and not builtins.any(padding) and dilation == (1,) * d
+                and builtins.all(o * k <= n for o, k, n in zip(out, kernel, input.shape[-d:]))):
+            return MaxPoolTiles.apply(input, kernel=kernel, out=out)
     sink = [] if return_indices else None
     y = MaxPoolNd.apply(input, positions=positions, regular=regular, want_indices=sink)
     if return_indices:
