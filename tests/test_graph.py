@@ -7,6 +7,7 @@ import torch
 
 import glassnet as gn
 from glassnet.nn import GATConv, GCNConv
+from real_data import real_data_dir
 
 
 def _graph(rng, n=7, e=16):
@@ -140,3 +141,32 @@ def test_gcn_options():
 def test_bad_input(call, match):
     with pytest.raises((ValueError, IndexError), match=match):
         call()
+
+
+# ---- the Cora data set ------------------------------------------------------------------------------
+
+def test_cora_loads_the_standard_split():
+    from glassnet.datasets import Cora
+
+    real_data_dir("cora", "cora.npz")
+    cora = Cora(normalize_features=True)
+    assert cora.x.shape == (2708, 1433) and cora.x.dtype == np.float32 and cora.edge_index.shape == (2, 10556)
+    np.testing.assert_allclose(cora.x.array.sum(1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(np.bincount(cora.y.array[cora.train_idx.array]), [20] * 7)
+    splits = [set(cora.train_idx.tolist()), set(cora.val_idx.tolist()), set(cora.test_idx.tolist())]
+    assert [len(s) for s in splits] == [140, 500, 1000] and not (splits[0] & splits[2]) and not (splits[1] & splits[2])
+
+
+def test_cora_refuses_a_damaged_copy_and_says_where_it_looked(tmp_path, monkeypatch):
+    from glassnet.datasets import ChecksumError, Cora
+
+    raw = bytearray((real_data_dir("cora", "cora.npz") / "cora" / "cora.npz").read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    (tmp_path / "cora").mkdir()
+    (tmp_path / "cora" / "cora.npz").write_bytes(bytes(raw))
+    with pytest.raises(ChecksumError, match="SHA-256"):
+        Cora(root=tmp_path)
+    monkeypatch.setenv("GLASSNET_DATA", str(tmp_path / "nowhere"))
+    monkeypatch.setenv("GLASSNET_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(FileNotFoundError, match="(?s)could not find cora.npz.*GLASSNET_DATA"):
+        Cora()

@@ -1,5 +1,6 @@
 """Data sets: MNIST and Fashion-MNIST (IDX files, verified), plus a small MNIST sample shipped in the package,
-and the tiny Shakespeare text.
+the tiny Shakespeare text,
+the Cora citation graph and spoken digit sequences.
 
     from glassnet.datasets import MNIST
     train = MNIST(train=True)            # root, $GLASSNET_DATA, cache, then download
@@ -9,6 +10,8 @@ from . import idx, paths  # noqa: F401
 from .idx import ChecksumError, IDXError, read_idx, write_idx  # noqa: F401
 from .mnist import *  # noqa: F401,F403
 from .shakespeare import *  # noqa: F401,F403
-from . import mnist, shakespeare
+from .cora import *  # noqa: F401,F403
+from .spoken_digits import *  # noqa: F401,F403
+from . import cora, mnist, shakespeare, spoken_digits
 
-__all__ = mnist.__all__ + shakespeare.__all__ + ["IDXError", "ChecksumError", "read_idx", "write_idx"]
+__all__ = mnist.__all__ + shakespeare.__all__ + cora.__all__ + spoken_digits.__all__ + ["IDXError", "ChecksumError", "read_idx", "write_idx"]
