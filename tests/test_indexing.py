@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as TF
 
 import glassnet as gn
-from parity import Case, Const, run_case
+from parity import Case, Const, both, run_case
 
 
 def idx(*values):
@@ -122,7 +122,66 @@ SLICE = [
 ]
 
 
-@pytest.mark.parametrize("case", GETITEM + JOIN + SLICE, ids=str)
+PAD_NEGATIVE = [
+    Case(f"pad_{mode}_negative_{left}_{right}", lambda x, m=mode, p=(left, right): gn_pad(x, p, mode=m), [(1, 2, 5)],
+         torch_fn=lambda x, m=mode, p=(left, right): TF.pad(x, p, mode=m))
+    for mode in ("circular", "reflect", "replicate") for left, right in ((-1, 2), (2, -1), (3, -2), (-2, -1))
+]
+
+SCATTER = [
+    both("scatter_src", lambda lib, x, i, s: lib.scatter(x, 1, i, s), [(3, 4), idx([[0, 3], [1, 2], [2, 0]]), (3, 2)]),
+    both("scatter_dim0", lambda lib, x, i, s: lib.scatter(x, 0, i, s), [(3, 4), idx([[2, 0, 1, 1]]), (1, 4)]),
+    both("scatter_value", lambda lib, x, i: lib.scatter(x, 1, i, value=-2.5), [(3, 4), idx([[0], [3], [1]])]),
+    Case("scatter_value_positional", lambda x, i: x.scatter(1, i, 1.5), [(2, 3), idx([[0, 2], [1, 1]])]),
+    Case("scatter_reduce_add", lambda x, i, s: x.scatter(0, i, s, reduce="add"),  # (torch has no gradient here)
+         [(3, 2), idx([[0, 0], [0, 2]]), (2, 2)], torch_fn=lambda x, i, s: x.scatter_add(0, i, s)),
+    *(both(f"scatter_reduce_{r}{'' if inc else '_exclude_self'}", lambda lib, x, i, s, r=r, inc=inc:
+           lib.scatter_reduce(x, 1, i, s, r, include_self=inc),
+           [(2, 4), idx([[0, 0, 3, 1, 0], [2, 2, 2, 3, 0]]), (2, 5)], domain="distinct")
+      for r in ("sum", "mean", "amax", "amin") for inc in (True, False)),
+    both("scatter_reduce_amax_ties", lambda lib, x, i, s: lib.scatter_reduce(x, 0, i, s, "amax"), [
+        Const(lambda r: np.array([[1.0, 2.0], [0.0, 5.0]])), idx([[0, 1], [0, 1]]), (2, 2)], gradcheck=False),
+    both("scatter_reduce_prod_forward", lambda lib, x, i, s: lib.scatter_reduce(x, 0, i, s, "prod"), [
+        Const(lambda r: r.standard_normal((3, 2))), idx([[0, 0], [0, 2]]), Const(lambda r: r.standard_normal((2, 2)))],
+        gradcheck=False),
+    both("index_add", lambda lib, x, i, s: lib.index_add(x, 0, i, s), [(4, 3), idx(0, 2, 0), (3, 3)]),
+    both("index_add_alpha_dim1", lambda lib, x, i, s: lib.index_add(x, 1, i, s, alpha=-2.0),
+         [(2, 4), idx(3, 1), (2, 2)]),
+    both("index_copy", lambda lib, x, i, s: lib.index_copy(x, 0, i, s), [(4, 3), idx(3, 1), (2, 3)]),
+    both("index_fill", lambda lib, x, i: lib.index_fill(x, 1, i, 7.0), [(3, 4), idx(0, 2)]),
+    both("index_fill_tensor_value", lambda lib, x, i, v: lib.index_fill(x, 0, i, v), [(3, 2), idx(1), ()]),
+    both("nonzero", lambda lib, c: (lib.nonzero(c), *lib.nonzero(c, as_tuple=True)), [mask((3, 4))],
+         gradcheck=False),
+    both("nonzero_0d_and_argwhere", lambda lib, c: (lib.nonzero(c[0, 0]), lib.argwhere(c)), [mask((2, 3))],
+         gradcheck=False),
+    both("masked_select", lambda lib, x, m: lib.masked_select(x, m), [(3, 4), mask((3, 4))]),
+    both("masked_select_broadcast", lambda lib, x, m: lib.masked_select(x, m), [(4,), mask((2, 4))]),
+    both("where_condition_only", lambda lib, c: lib.where(c), [mask((2, 3))], gradcheck=False),
+]
+
+SLICING = [
+    both("unbind", lambda lib, x: lib.unbind(x, 1), [(2, 3, 2)]),
+    Case("unbind_method_dim0", lambda x: x.unbind(), [(3, 2)]),
+    both("select_narrow", lambda lib, x: (lib.select(x, 1, -1), lib.narrow(x, 0, 1, 2)), [(3, 4)]),
+    both("tensor_split_sections", lambda lib, x: lib.tensor_split(x, 3, dim=1), [(2, 7)]),
+    both("tensor_split_indices", lambda lib, x: lib.tensor_split(x, (1, 4, 10)), [(6, 2)]),
+    both("repeat_interleave_int", lambda lib, x: lib.repeat_interleave(x, 2), [(2, 3)]),
+    both("repeat_interleave_dim", lambda lib, x: lib.repeat_interleave(x, 3, dim=0), [(2, 3)]),
+    both("repeat_interleave_tensor", lambda lib, x, r: lib.repeat_interleave(x, r, dim=1), [(2, 3), idx(1, 0, 3)]),
+    both("repeat_interleave_counts_only", lambda lib, r: lib.repeat_interleave(r), [idx(2, 0, 1)], gradcheck=False),
+    both("take", lambda lib, x, i: lib.take(x, i), [(3, 4), idx([[0, 11], [-1, 5]])]),
+    both("take_along_dim", lambda lib, x, i: lib.take_along_dim(x, i, dim=1), [(3, 4), idx([[0, 3]])]),
+    both("take_along_dim_flat", lambda lib, x, i: lib.take_along_dim(x, i), [(3, 4), idx(1, 5, 5)]),
+    Case("unfold", lambda x: x.unfold(1, 3, 2), [(2, 7)]),
+    Case("unfold_overlap_dim0", lambda x: x.unfold(0, 2, 1), [(4, 3)]),
+    both("diff", lambda lib, x: lib.diff(x), [(3, 5)]),
+    both("diff_n2_dim0_prepend", lambda lib, x, p: lib.diff(x, n=2, dim=0, prepend=p), [(4, 3), (1, 3)]),
+    both("meshgrid_ij", lambda lib, a, b: lib.meshgrid(a, b, indexing="ij"), [(3,), (4,)]),
+    both("meshgrid_xy", lambda lib, a, b, c: lib.meshgrid(a, b, c, indexing="xy"), [(2,), (3,), (4,)]),
+]
+
+
+@pytest.mark.parametrize("case", GETITEM + JOIN + SLICE + PAD_NEGATIVE + SCATTER + SLICING, ids=str)
 def test_parity(case):
     run_case(case)
 
@@ -290,6 +349,12 @@ SECOND_ORDER = {
     "scatter_add": lambda x: x.scatter_add(0, gn.tensor([[1, 0, 1]]), x[1:2] * 3.0),
     "index_select": lambda x: x.index_select(1, gn.tensor([2, 2, 0])),
     "tril_triu": lambda x: x.tril(-1) + x.triu(1) * 2.0,
+    "scatter": lambda x: x.scatter(0, gn.tensor([[2, 0, 1]]), x[1:2] * x[0:1]),
+    "scatter_reduce_mean": lambda x: x.scatter_reduce(1, gn.tensor([[0, 0], [1, 2], [2, 2]]), x[:, :2] * 2.0, "mean"),
+    "index_add": lambda x: x.index_add(0, gn.tensor([0, 0]), x[1:] * x[:2]),
+    "masked_select": lambda x: gn.masked_select(x, gn.tensor([True, False, True])),
+    "unfold": lambda x: x.unfold(1, 2, 1),
+    "repeat_interleave": lambda x: x.repeat_interleave(2, dim=0),
 }
 
 
@@ -304,3 +369,41 @@ def test_second_order_gradcheck(name):
 
     x = gn.tensor(np.random.default_rng(0).standard_normal((3, 3)), requires_grad=True)
     gn.autograd.gradcheck(first_grad, [x])
+
+
+def test_scatter_indexing_errors():
+    x = gn.zeros(3, 4)
+    with _raises(IndexError, "scatter", "index 4 is out of range"):
+        x.scatter(1, gn.tensor([[4]]), 1.0)
+    with _raises(ValueError, "scatter_reduce", "reduce must be one of"):
+        x.scatter_reduce(0, gn.tensor([[0]]), gn.ones(1, 1), "median")
+    with _raises(NotImplementedError, "scatter_reduce", "prod"):
+        gn.zeros(2, requires_grad=True).scatter_reduce(0, gn.tensor([0]), gn.ones(1), "prod")
+    with _raises(ValueError, "index_add", r"source must have shape \(2, 4\)"):
+        x.index_add(0, gn.tensor([0, 1]), gn.ones(2, 3))
+    with _raises(TypeError, "masked_select", "bool"):
+        gn.masked_select(x, gn.ones(3, 4))
+    with _raises(IndexError, "select", "index 4"):
+        x.select(1, 4)
+    with _raises(IndexError, "narrow", "start 3 and length 2"):
+        x.narrow(0, 3, 2)
+    with _raises(ValueError, "repeat_interleave", "one entry per element"):
+        x.repeat_interleave(gn.tensor([1, 2]), dim=1)
+    with _raises(ValueError, "unfold", "size 5"):
+        x.unfold(1, 5, 1)
+    with _raises(ValueError, "meshgrid", "indexing"):
+        gn.meshgrid(gn.ones(2), indexing="ab")
+    with _raises(ValueError, "unbind", "0-d"):
+        gn.unbind(gn.tensor(1.0))
+
+
+def test_inplace_scatter_and_index_ops_match_torch():
+    results = []
+    for lib in (gn, torch):
+        x = lib.zeros(3, 4)
+        x.scatter_(1, lib.tensor([[1], [3], [0]]), 1.0)
+        x.index_add_(0, lib.tensor([2, 2]), lib.ones(2, 4))
+        x.index_fill_(1, lib.tensor([0]), -1.0)
+        x.scatter_add_(0, lib.tensor([[0, 1, 2, 0]]), lib.full((1, 4), 5.0))
+        results.append(np.asarray(x.tolist()))
+    np.testing.assert_array_equal(*results)

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 import glassnet as gn
-from parity import Case, run_case
+from parity import Case, both, run_case
 
 CASES = [
     Case("reshape", lambda x: x.reshape(4, 6), [(2, 3, 4)]),
@@ -50,6 +50,17 @@ CASES = [
          [(3, 4)], gradcheck=False),
     Case("cast_roundtrip", lambda x: x.double().float() ** 2, [(3,)], gradcheck=False),
     Case("chain", lambda x: x.reshape(4, 6).T.unsqueeze(0).expand(2, -1, -1).flatten(0, 1), [(2, 3, 4)]),
+    both("movedim", lambda lib, x: lib.movedim(x, 0, -1), [(2, 3, 4)]),
+    both("movedim_several", lambda lib, x: lib.movedim(x, (0, 1), (2, 0)), [(2, 3, 4)]),
+    Case("moveaxis_swapaxes_methods", lambda x: x.moveaxis(-1, 1).swapaxes(0, 2).swapdims(0, 1), [(2, 3, 4)]),
+    both("t", lambda lib, x, v: (lib.t(x), v.t()), [(2, 3), (4,)]),
+    both("unflatten", lambda lib, x: lib.unflatten(x, 1, (2, -1)), [(3, 6)]),
+    both("ravel", lambda lib, x: lib.ravel(x.T), [(2, 3)]),
+    both("atleast", lambda lib, a, b, c: (lib.atleast_1d(a), lib.atleast_2d(b), lib.atleast_3d(c), lib.atleast_3d(b)),
+         [(), (3,), (2, 3)]),
+    both("roll", lambda lib, x: lib.roll(x, 1, 0), [(3, 4)]),
+    both("roll_several_negative", lambda lib, x: lib.roll(x, (-1, 5), (1, 2)), [(2, 3, 4)]),
+    both("roll_flat", lambda lib, x: lib.roll(x, 3), [(2, 4)]),
 ]
 
 
@@ -119,3 +130,17 @@ def test_bad_shapes():
         x.expand(-1, 2, 3)
     with _raises(ValueError, "expand", r"\(3,\)"):
         x.expand(3)
+
+
+def test_new_shape_op_errors():
+    x = gn.zeros(2, 3)
+    with _raises(ValueError, "movedim", "same length"):
+        gn.movedim(x, (0, 1), 0)
+    with _raises(ValueError, "unflatten", "do not multiply"):
+        gn.unflatten(x, 1, (2, 2))
+    with _raises(ValueError, "roll", "same length"):
+        gn.roll(x, (1, 2), 0)
+    with _raises(ValueError, "t", "at most 2"):
+        gn.zeros(1, 2, 3).t()
+    with _raises(IndexError, "roll", "dimension 2"):
+        gn.roll(x, 1, 2)

@@ -7,9 +7,14 @@ comparison   eq ne lt le gt ge, logical and bitwise ops, isnan isinf isfinite is
 reduction    sum mean prod max min amax amin aminmax var std var_mean std_mean logsumexp norm argmax argmin
              any all count_nonzero nansum nanmean
 cumulative   cumsum cumprod cummax cummin logcumsumexp
-shape        cast reshape view flatten squeeze unsqueeze transpose permute expand broadcast_to sum_to clone
+shape        cast reshape view flatten unflatten squeeze unsqueeze transpose permute movedim expand broadcast_to
+             sum_to clone roll atleast_nd
 indexing     getitem cat stack split chunk flip repeat pad masked_fill gather scatter_add index_select
              one_hot tril triu nonzero masked_select
+scatter      scatter scatter_reduce index_add index_copy index_fill
+slicing      unbind select narrow tensor_split repeat_interleave take take_along_dim unfold diff meshgrid
+sorting      sort argsort topk kthvalue median nanmedian quantile nanquantile unique searchsorted bucketize
+matrix       diagonal diag diag_embed trace einsum
 activation   relu leaky_relu elu gelu silu sigmoid tanh softplus softmax log_softmax
 
 The fused layers below are reached through glassnet.nn.functional (as in torch.nn.functional):
@@ -30,5 +35,9 @@ from .cumulative import *  # noqa: F401,F403
 from .elementwise import *  # noqa: F401,F403
 from .indexing import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
+from .matrix import *  # noqa: F401,F403
 from .reduction import *  # noqa: F401,F403
+from .scatter import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
+from .slicing import *  # noqa: F401,F403
+from .sorting import *  # noqa: F401,F403

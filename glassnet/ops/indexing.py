@@ -476,8 +476,10 @@ def _pad_source_index(n, l, r, mode):
     p = np.arange(-l, n + r)
     if mode == "replicate":
         return np.clip(p, 0, n - 1)
-    if mode == "circular":
-        return p % n
+    if mode == "circular":  # a negative side crops first; the wrap-around then reads the cropped part (PyTorch)
+        start, kept = builtins.max(-l, 0), n - builtins.max(-l, 0) - builtins.max(-r, 0)
+        positions = np.arange(-builtins.max(l, 0), kept + builtins.max(r, 0))
+        return start + positions % kept if kept else positions
     period = 2 * (n - 1)  # reflect: ... 2 1 | 0 1 2 .. n-1 | n-2 n-3 ...
     q = p % period if period else np.zeros_like(p)
     return np.where(q < n, q, period - q)
@@ -628,13 +630,18 @@ class ScatterAdd(Function):
 
     def backward(self, dy):
         x, src = self.inputs
-        dsrc = None
-        if self.needs_input_grad[1]:
-            dsrc = Gather.apply(dy, dim=self.dim, index=self.index)
-            if dsrc.shape != src.shape:
-                widths = [w for m, n in zip(reversed(self.index.shape), reversed(src.shape)) for w in (0, n - m)]
-                dsrc = pad(dsrc, widths)
+        dsrc = gather_back(dy, self.dim, self.index, src.shape) if self.needs_input_grad[1] else None
         return (dy if self.needs_input_grad[0] else None), dsrc
+
+
+def gather_back(dy, dim, index, src_shape):
+    """The gradient of a scattered `src`: gather(dy, dim, index), zero-padded up to src's shape (the
+    entries of src beyond index's shape were never read)."""
+    dsrc = Gather.apply(dy, dim=dim, index=index)
+    if dsrc.shape != tuple(src_shape):
+        widths = [w for m, n in zip(reversed(index.shape), reversed(src_shape)) for w in (0, n - m)]
+        dsrc = pad(dsrc, widths)
+    return dsrc
 
 
 def _gather_checks(op, input, dim, index, src=None):

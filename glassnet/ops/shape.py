@@ -12,12 +12,15 @@ from ..tensor import Tensor
 from ._util import check_broadcast, normalize_dim
 
 
-__all__ = ["cast", "sum_to", "broadcast_to", "expand", "reshape", "view", "flatten", "squeeze", "unsqueeze",
-    "permute", "transpose", "clone"]
+__all__ = ["cast", "sum_to", "broadcast_to", "expand", "reshape", "view", "flatten", "unflatten", "ravel", "squeeze",
+    "unsqueeze", "permute", "transpose", "swapaxes", "swapdims", "t", "movedim", "moveaxis", "clone", "roll",
+    "atleast_1d", "atleast_2d", "atleast_3d"]
 
 
 class Cast(Function):
     """y = x converted to another float dtype.   dx = dy converted back to x's dtype."""
+
+    saves_inputs = False
 
     def forward(self, x, dtype):
         return x.astype(dtype)
@@ -46,6 +49,8 @@ def _reduced_axes(shape, target):
 class SumTo(Function):
     """y = x summed over the dims that broadcasting `shape` to x.shape created.   dx = broadcast_to(dy, x.shape)."""
 
+    saves_inputs = False
+
     def forward(self, x, shape):
         lead = x.ndim - len(shape)
         y = x.sum(axis=_reduced_axes(x.shape, shape), keepdims=True)
@@ -57,6 +62,9 @@ class SumTo(Function):
 
 class BroadcastTo(Function):
     """y = x repeated along new leading dims and size-1 dims.   dx = sum_to(dy, x.shape)."""
+
+    saves_inputs = False
+    is_view = True
 
     def forward(self, x, shape):
         return np.broadcast_to(x, shape)
@@ -98,6 +106,9 @@ def expand(input, *sizes):
 
 class Reshape(Function):
     """y = x with a new shape of the same number of elements.   dx = dy reshaped to x.shape."""
+
+    saves_inputs = False
+    is_view = True
 
     def forward(self, x, shape):
         return x.reshape(shape)
@@ -166,6 +177,9 @@ def unsqueeze(input, dim):
 class Permute(Function):
     """y = x with its axes reordered by `dims`.   dx = dy permuted by the inverse order."""
 
+    saves_inputs = False
+    is_view = True
+
     def forward(self, x, dims):
         self.dims = dims
         return x.transpose(dims)
@@ -199,6 +213,8 @@ def transpose(input, dim0, dim1):
 class Clone(Function):
     """y = a copy of x.   dx = dy."""
 
+    saves_inputs = False
+
     def forward(self, x):
         return x.copy()
 
@@ -209,3 +225,111 @@ class Clone(Function):
 def clone(input):
     return Clone.apply(input)
 
+
+
+def swapaxes(input, axis0, axis1):
+    """transpose under NumPy's name."""
+    return transpose(input, axis0, axis1)
+
+
+swapdims = swapaxes
+
+
+def t(input):
+    """The transpose of a matrix (a 0-d or 1-D tensor is returned as is)."""
+    if input.ndim > 2:
+        raise ValueError(f"t: expects a tensor of at most 2 dimensions, got shape {input.shape}; use transpose")
+    return transpose(input, 0, -1) if input.ndim == 2 else input
+
+
+def movedim(input, source, destination):
+    """Move the dims in `source` (an int or a sequence) to the positions in `destination`; the other dims
+    keep their order. A permute."""
+    src = (source,) if isinstance(source, (int, np.integer)) else tuple(source)
+    dst = (destination,) if isinstance(destination, (int, np.integer)) else tuple(destination)
+    if len(src) != len(dst):
+        raise ValueError(f"movedim: source {source} and destination {destination} must have the same length")
+    src = [normalize_dim(d, input.ndim, "movedim") for d in src]
+    dst = [normalize_dim(d, input.ndim, "movedim") for d in dst]
+    if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+        raise ValueError(f"movedim: repeated dim in source {source} or destination {destination}")
+    order = [None] * input.ndim
+    for s_, d_ in zip(src, dst):
+        order[d_] = s_
+    rest = iter(d for d in range(input.ndim) if d not in src)
+    return permute(input, *[next(rest) if o is None else o for o in order])
+
+
+moveaxis = movedim
+
+
+def unflatten(input, dim, sizes):
+    """Split dimension `dim` into several of the given `sizes` (one may be -1): a reshape."""
+    d = normalize_dim(dim, input.ndim, "unflatten")
+    sizes = _shape_arg(tuple(sizes))
+    known = int(np.prod([s for s in sizes if s != -1]))
+    if sizes.count(-1) > 1 or (-1 not in sizes and known != input.shape[d]) or (
+            -1 in sizes and (known == 0 or input.shape[d] % known)):
+        raise ValueError(f"unflatten: sizes {sizes} do not multiply to the size {input.shape[d]} of dimension "
+                         f"{dim} (input shape {input.shape})")
+    return reshape(input, input.shape[:d] + sizes + input.shape[d + 1:])
+
+
+def ravel(input):
+    return reshape(input, -1)
+
+
+def _atleast(input, n):
+    if input.ndim >= n:
+        return input
+    if input.ndim == 0:
+        return reshape(input, (1,) * n)
+    if input.ndim == 1:  # a row: (1, k), and (1, k, 1) for 3-D
+        return reshape(input, (1,) + input.shape + (1,) * (n - 2))
+    return reshape(input, input.shape + (1,))
+
+
+def atleast_1d(input):
+    return _atleast(input, 1)
+
+
+def atleast_2d(input):
+    return _atleast(input, 2)
+
+
+def atleast_3d(input):
+    return _atleast(input, 3)
+
+
+class Roll(Function):
+    """y = x shifted cyclically by `shifts[i]` along `dims[i]` (elements leaving one end enter at the other).
+
+    dx = dy rolled back by -shifts.   Shapes: like x.
+    """
+
+    saves_inputs = False
+
+    def forward(self, x, shifts, dims):
+        self.shifts, self.dims = shifts, dims
+        return np.roll(x, shifts, dims)
+
+    def backward(self, dy):
+        return Roll.apply(dy, shifts=tuple(-s for s in self.shifts), dims=self.dims)
+
+    def jvp(self, dx):
+        return None if dx is None else np.roll(dx, self.shifts, self.dims)
+
+
+def roll(input, shifts, dims=None):
+    """Cyclic shift along `dims` (ints or sequences, as many as shifts); with dims=None the flattened
+    tensor is rolled and the shape restored."""
+    shifts = (shifts,) if isinstance(shifts, (int, np.integer)) else tuple(int(s) for s in shifts)
+    if dims is None:
+        if len(shifts) != 1:
+            raise ValueError(f"roll: with dims=None give one shift, got {shifts}")
+        return reshape(Roll.apply(reshape(input, -1), shifts=shifts, dims=(0,)), input.shape)
+    dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    if len(dims) != len(shifts):
+        raise ValueError(f"roll: shifts {shifts} and dims {dims} must have the same length")
+    dims = tuple(normalize_dim(d, input.ndim, "roll") for d in dims)
+    return Roll.apply(input, shifts=shifts, dims=dims)
