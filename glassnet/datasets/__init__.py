@@ -1,6 +1,6 @@
 """Data sets: MNIST and Fashion-MNIST (IDX files, verified), plus a small MNIST sample shipped in the package,
 the tiny Shakespeare text,
-the Cora citation graph and spoken digit sequences.
+the Cora citation graph, spoken digit sequences, and canvases of several MNIST digits with masks and boxes.
 
     from glassnet.datasets import MNIST
     train = MNIST(train=True)            # root, $GLASSNET_DATA, cache, then download
@@ -12,6 +12,7 @@ from .mnist import *  # noqa: F401,F403
 from .shakespeare import *  # noqa: F401,F403
 from .cora import *  # noqa: F401,F403
 from .spoken_digits import *  # noqa: F401,F403
-from . import cora, mnist, shakespeare, spoken_digits
+from .canvas import *  # noqa: F401,F403
+from . import canvas, cora, mnist, shakespeare, spoken_digits
 
-__all__ = mnist.__all__ + shakespeare.__all__ + cora.__all__ + spoken_digits.__all__ + ["IDXError", "ChecksumError", "read_idx", "write_idx"]
+__all__ = mnist.__all__ + shakespeare.__all__ + cora.__all__ + spoken_digits.__all__ + canvas.__all__ + ["IDXError", "ChecksumError", "read_idx", "write_idx"]
