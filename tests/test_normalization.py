@@ -76,8 +76,8 @@ def test_parity(case):
 
 def _second_order(lib, fn, arrays):
     if lib is gn:
-        xs = [gn.Tensor(a, requires_grad=True) for a in arrays]
-        grads = gn.autograd.grad(fn(*xs), xs, gn.Tensor(np.cos(np.arange(np.prod(fn(*xs).shape)))
+        xs = [gn.tensor(a, requires_grad=True) for a in arrays]
+        grads = gn.autograd.grad(fn(*xs), xs, gn.tensor(np.cos(np.arange(np.prod(fn(*xs).shape)))
                                                          .reshape(fn(*xs).shape)), create_graph=True)
         sum(((g * g).sum() for g in grads), gn.tensor(0.0, dtype=np.float64)).backward()
         return [np.zeros(x.shape) if x.grad is None else x.grad.array for x in xs]
@@ -115,9 +115,9 @@ def test_second_order(name, make, shapes):
 def test_gradcheck_second_order_layer_norm():
     """Central differences of the create_graph gradient (float64) through the composite backward."""
     rng = np.random.default_rng(2)
-    x = gn.Tensor(rng.standard_normal((2, 5)), requires_grad=True)
-    w = gn.Tensor(rng.standard_normal(5), requires_grad=True)
-    v = gn.Tensor(rng.standard_normal((2, 5)))
+    x = gn.tensor(rng.standard_normal((2, 5)), requires_grad=True)
+    w = gn.tensor(rng.standard_normal(5), requires_grad=True)
+    v = gn.tensor(rng.standard_normal((2, 5)))
 
     def first_grad(x, w):
         with gn.enable_grad():  # gradcheck evaluates fn under no_grad for the differences
@@ -162,7 +162,7 @@ def test_running_stats_match_torch(cls, shape, kw):
     _copy_params(g_mod, t_mod)
     for step in range(4):
         x = (rng.standard_normal(shape) * (step + 1) + step).astype(np.float32)
-        gx, tx = gn.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        gx, tx = gn.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
         gy, ty = g_mod(gx), t_mod(tx)
         np.testing.assert_allclose(gy.array, ty.detach().numpy(), rtol=1e-5, atol=2e-5)
         up = rng.standard_normal(shape).astype(np.float32)
@@ -216,7 +216,7 @@ def test_other_modules_match_torch(cls, args, shape):
         p.array[...] = rng.standard_normal(p.shape)
     _copy_params(g_mod, t_mod)
     x = rng.standard_normal(shape).astype(np.float32)
-    gx, tx = gn.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    gx, tx = gn.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     gy, ty = g_mod(gx), t_mod(tx)
     np.testing.assert_allclose(gy.array, ty.detach().numpy(), rtol=1e-5, atol=1e-5)
     (gy * gy).sum().backward()
@@ -273,3 +273,47 @@ def test_no_silent_side_effects_in_eval():
         bn(gn.randn(1, 2))  # a batch of one is fine in eval mode
     assert int(bn.num_batches_tracked.item()) == 0
     assert bn.num_batches_tracked.dtype == np.int64
+
+
+# ---- float16: statistics accumulated in float32 --------------------------------------------------------
+def _half_pair(shape, seed):
+    """The same float16 values (magnitude ~100: float16 sums of squares would overflow) in both libraries."""
+    a = (np.random.default_rng(seed).standard_normal(shape) * 100 + 50).astype(np.float16)
+    return gn.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+
+
+def _assert_half_close(ours, theirs, tol):
+    assert ours.dtype == np.float16
+    np.testing.assert_allclose(ours.array.astype(np.float32), theirs.detach().numpy().astype(np.float32),
+                               rtol=tol, atol=tol)
+
+
+def test_layer_norm_float16_matches_torch():
+    gx, tx = _half_pair((4, 256), 0)
+    gw, tw = _half_pair((256,), 1)
+    gb, tb = _half_pair((256,), 2)
+    y, ty = F.layer_norm(gx, (256,), gw, gb), TF.layer_norm(tx, (256,), tw, tb)
+    assert np.abs(y.array).max() > 1  # not all zeros (float16 statistics overflowed to inf before)
+    _assert_half_close(y, ty, 0.5)  # outputs ~1e4 (weights and biases ~100): a few float16 ulps
+    dy = np.random.default_rng(3).standard_normal((4, 256)).astype(np.float16)
+    y.backward(gn.tensor(dy))
+    ty.backward(torch.tensor(dy))
+    for ours, theirs in ((gx, tx), (gw, tw), (gb, tb)):
+        scale = np.abs(theirs.grad.numpy().astype(np.float32)).max()
+        _assert_half_close(ours.grad, theirs.grad, 4e-3 * scale)
+
+
+def test_batch_norm_float16_matches_torch():
+    gx, tx = _half_pair((8, 3, 16), 4)
+    g_mean, g_var = gn.zeros(3, dtype=gn.float16), gn.ones(3, dtype=gn.float16)
+    t_mean, t_var = torch.zeros(3, dtype=torch.float16), torch.ones(3, dtype=torch.float16)
+    y = F.batch_norm(gx, g_mean, g_var, training=True)
+    ty = TF.batch_norm(tx, t_mean, t_var, training=True)
+    assert np.abs(y.array).max() > 0.5
+    _assert_half_close(y, ty, 4e-3)
+    _assert_half_close(g_mean, t_mean, 1e-2)
+    _assert_half_close(g_var, t_var, 1.0)  # running variance ~1000: float16 ulp 0.5
+    dy = np.random.default_rng(5).standard_normal((8, 3, 16)).astype(np.float16)
+    y.backward(gn.tensor(dy))
+    ty.backward(torch.tensor(dy))
+    _assert_half_close(gx.grad, tx.grad, 1e-4)

@@ -22,8 +22,8 @@ Backward, with g = dy * w seen in the statistics layout:
     dx = rstd * (g - mean(g) - xhat * mean(g * xhat))      (rms: rstd * (g - xhat * mean(g * xhat)))
     dw = sum of dy * xhat over the dims w is broadcast along,   db = sum of dy over the same dims
 
-The ordinary backward runs on NumPy arrays (sums with np.einsum, the fewest
-possible passes over the data). When the backward itself is recorded (create_graph=True)
+The ordinary backward runs on NumPy arrays (sums as BLAS matrix-vector products or np.einsum, the
+fewest possible passes over the data); float16 is computed in float32. When the backward itself is recorded (create_graph=True)
 the same formulas are evaluated with Tensor operations, recomputing the statistics from x, so that
 second derivatives are exact.
 """
@@ -42,18 +42,25 @@ __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm"
 
 
 def _row_sums(a2):
-    """(R, K) -> (R,): sums along rows (einsum: a single SIMD pass, much faster than np.sum here)."""
-    return np.einsum("ij->i", a2)
+    """(R, K) -> (R,): sums along rows, as a matrix-vector product (BLAS: one pass, several times
+    faster than np.sum here)."""
+    return a2 @ np.ones(a2.shape[1], a2.dtype)
 
 
 def _col_sums(a2):
     """(R, K) -> (K,)."""
-    return np.einsum("ij->j", a2)
+    return np.ones(a2.shape[0], a2.dtype) @ a2
 
 
 def _channel_sums(a3):
     """(A, B, L) -> (B,): sums over the first and last axes."""
     return np.einsum("abl->b", a3)
+
+
+def _compute_dtype(dtype):
+    """float16 is normalised in float32 (its statistics overflow or lose all precision otherwise, as a
+    sum of squares of values ~100 over a few hundred elements already exceeds float16's 65504)."""
+    return np.dtype(np.float32) if dtype == np.float16 else dtype
 
 
 class Normalize(Function):
@@ -67,61 +74,72 @@ class Normalize(Function):
       `param_view` = (N, C, S) (instance_norm, group_norm).
 
     Shapes: y has x's shape; dw, db have the weight's and bias's shapes. If `stats_out` is a dict, the
-    forward stores the batch `mean` and biased `var` (per statistics group) in it.
+    forward stores the batch `mean` and biased `var` (per statistics group) in it. float16 inputs are
+    computed in float32 and the results rounded back to float16.
     """
 
     def forward(self, x, *params, kind, stat_view, param_view, param_shape, eps, center, has_weight, has_bias,
                 stats_out=None):
         self.kind, self.stat_view, self.param_view, self.param_shape = kind, stat_view, param_view, param_shape
         self.eps, self.center, self.has_weight, self.has_bias = eps, center, has_weight, has_bias
-        w = params[0].reshape(param_shape) if has_weight else None
-        b = params[-1].reshape(param_shape) if has_bias else None
-        xs = x.reshape(stat_view)
+        dtype = _compute_dtype(x.dtype)
+        w = params[0].reshape(param_shape).astype(dtype, copy=False) if has_weight else None
+        b = params[-1].reshape(param_shape).astype(dtype, copy=False) if has_bias else None
+        xs = x.reshape(stat_view).astype(dtype, copy=False)
         if kind == "channel":
             sums, stat = _channel_sums, (lambda v: v.reshape(1, -1, 1))
+            m = xs.size // max(stat_view[1], 1)
         else:
             sums, stat = _row_sums, (lambda v: v.reshape(-1, 1))
-        m = xs.size // max(stat_view[1] if kind == "channel" else stat_view[0], 1)
+            m = xs.size // max(stat_view[0], 1)
         mu = None
         if center:
             mu = sums(xs) / m
             xc = xs - stat(mu)
         else:
             xc = xs
-        tmp = np.square(xc)
-        var = sums(tmp) / m
+        if kind == "channel":
+            var = np.einsum("abl,abl->b", xc, xc) / m
+        else:
+            var = np.einsum("ij,ij->i", xc, xc) / m
         rstd = 1.0 / np.sqrt(var + eps)
         if stats_out is not None:
             stats_out["mean"], stats_out["var"] = mu, var
         self.xc, self.rstd = xc, rstd
         # products with per-group / per-channel factors go through einsum: one pass, and faster than
         # NumPy's broadcasting loops
+        y = np.empty_like(xc)
+        yp = y.reshape(param_view)  # the same memory, seen per parameter
         if kind == "channel":
             scale = rstd * w.reshape(-1) if w is not None else rstd
-            y = np.einsum("abl,b->abl", xc, scale, out=tmp)
+            np.einsum("abl,b->abl", xc, scale, out=y)
         elif w is not None and param_view == stat_view:
-            y = np.einsum("ij,i,j->ij", xc, rstd, w.reshape(-1), out=tmp)
+            np.einsum("ij,i,j->ij", xc, rstd, w.reshape(-1), out=y)
         else:
-            y = np.einsum("ij,i->ij", xc, rstd, out=tmp).reshape(param_view)
+            np.einsum("ij,i->ij", xc, rstd, out=y)
             if w is not None:
-                y *= w
+                yp *= w
         if b is not None:
-            y += b.reshape(-1) if kind == "row" and param_view == stat_view else b
-        return y.reshape(x.shape)
+            yp += b.reshape(-1) if kind == "row" and param_view == stat_view else b
+        return y.reshape(x.shape).astype(x.dtype, copy=False)
 
     def backward(self, dy):
         if grad_mode.is_grad_enabled():
             return self._graph_backward(dy)
-        grads = self._channel_backward(dy.array) if self.kind == "channel" else self._row_backward(dy.array)
-        x = self.inputs[0]
-        out = [Tensor._make(grads[0].reshape(x.shape)) if self.needs_input_grad[0] else None]
-        if self.has_weight:
-            w = self.inputs[1]
-            out.append(Tensor._make(grads[1].reshape(w.shape)) if self.needs_input_grad[1] else None)
-        if self.has_bias:
-            b = self.inputs[-1]
-            out.append(Tensor._make(grads[2].reshape(b.shape)) if self.needs_input_grad[-1] else None)
+        d = dy.array.astype(self.xc.dtype, copy=False)
+        grads = self._channel_backward(d) if self.kind == "channel" else self._row_backward(d)
+        dx, dw, db = grads
+        per_input = [dx] + ([dw] if self.has_weight else []) + ([db] if self.has_bias else [])
+        out = []
+        for g, t, need in zip(per_input, self.inputs, self.needs_input_grad):
+            # in the input's shape and dtype (float16 inputs were computed in float32)
+            out.append(Tensor._make(g.reshape(t.shape).astype(t.dtype, copy=False)) if need else None)
         return tuple(out)
+
+    def _weight(self):
+        """The weight as an array of the computation dtype, shaped param_shape (None without one)."""
+        return self.inputs[1].array.reshape(self.param_shape).astype(self.xc.dtype, copy=False) \
+            if self.has_weight else None
 
     def _channel_backward(self, d):
         """x as (A, B, L), per-B statistics and parameters. With sd = sum(dy), sp = sum(dy * xc) per B:
@@ -129,14 +147,13 @@ class Normalize(Function):
         xc, rstd = self.xc, self.rstd
         d3 = d.reshape(xc.shape)
         m = xc.size // max(xc.shape[1], 1)
-        w = self.inputs[1].array.reshape(-1) if self.has_weight else 1.0
+        w = self._weight().reshape(-1) if self.has_weight else 1.0
         sd = _channel_sums(d3)
-        p = d3 * xc
-        sp = _channel_sums(p)
+        sp = np.einsum("abl,abl->b", d3, xc)
         dx = None
         if self.needs_input_grad[0]:
             dx = np.einsum("abl,b->abl", d3, w * rstd)
-            dx += np.einsum("abl,b->abl", xc, -w * rstd ** 3 * sp / m, out=p)
+            dx += np.einsum("abl,b->abl", xc, -w * rstd ** 3 * sp / m)
             if self.center:
                 dx += (-w * rstd * sd / m).reshape(1, -1, 1)
         return dx, rstd * sp, sd
@@ -147,23 +164,19 @@ class Normalize(Function):
         xc, rstd = self.xc, self.rstd
         r, k = xc.shape
         dx = dw = db = None
-        col_params = self.param_view == self.stat_view
-        w = self.inputs[1].array.reshape(self.param_shape) if self.has_weight else None
+        w = self._weight()
         d2 = d.reshape(r, k)
-        if col_params:
+        if self.param_view == self.stat_view:  # parameters per column: layer_norm, rms_norm
             w1 = w.reshape(k) if w is not None else None
             p = d2 * xc
             if self.has_weight and self.needs_input_grad[1]:
-                dw = np.einsum("i,ij->j", rstd, p)
+                dw = rstd @ p  # sum over rows of dy * xhat
             if self.has_bias and self.needs_input_grad[-1]:
                 db = _col_sums(d2)
             if self.needs_input_grad[0]:
-                s1 = np.einsum("ij,j->i", p, w1) if w1 is not None else _row_sums(p)
-                sg = np.einsum("ij,j->i", d2, w1) if w1 is not None else _row_sums(d2)
-                if w1 is not None:
-                    dx = np.einsum("ij,i,j->ij", d2, rstd, w1)
-                else:
-                    dx = np.einsum("ij,i->ij", d2, rstd)
+                s1 = p @ w1 if w1 is not None else _row_sums(p)
+                sg = d2 @ w1 if w1 is not None else _row_sums(d2)
+                dx = np.einsum("ij,i,j->ij", d2, rstd, w1) if w1 is not None else np.einsum("ij,i->ij", d2, rstd)
                 dx += np.einsum("ij,i->ij", xc, -rstd ** 3 * s1 / k, out=p)
                 if self.center:
                     dx += (-rstd * sg / k).reshape(-1, 1)
