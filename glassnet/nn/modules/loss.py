@@ -4,12 +4,13 @@ Constructor arguments, defaults and buffer names (`weight`, `pos_weight`) are Py
 deprecated `size_average` / `reduce` arguments are folded into `reduction` at construction.
 """
 from ...ops import loss as L
+from ...ops.ctc import ctc_loss
 from ...tensor import Tensor
 from .module import Module
 
 __all__ = ["MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
            "BCEWithLogitsLoss", "KLDivLoss", "CosineEmbeddingLoss", "TripletMarginLoss", "MarginRankingLoss",
-           "CosineSimilarity"]
+           "CosineSimilarity", "CTCLoss"]
 
 
 class _Loss(Module):
@@ -171,3 +172,16 @@ class CosineSimilarity(Module):
 
     def forward(self, x1, x2):
         return L.cosine_similarity(x1, x2, self.dim, self.eps)
+
+
+class CTCLoss(_Loss):
+    """Connectionist temporal classification loss over all alignments of a target; see ctc_loss."""
+
+    def __init__(self, blank=0, reduction="mean", zero_infinity=False):
+        super().__init__(None, None, reduction)
+        self.blank = blank
+        self.zero_infinity = zero_infinity
+
+    def forward(self, log_probs, targets, input_lengths, target_lengths):
+        return ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=self.blank,
+                        reduction=self.reduction, zero_infinity=self.zero_infinity)
