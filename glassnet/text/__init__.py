@@ -11,6 +11,7 @@ All three share: `encode(str) -> list[int]`, `decode(ids) -> str`, `vocab_size`,
 from .bpe import *  # noqa: F401,F403
 from .char import *  # noqa: F401,F403
 from .word import *  # noqa: F401,F403
-from . import bpe, char, word
+from .wordpiece import *  # noqa: F401,F403
+from . import bpe, char, word, wordpiece
 
-__all__ = char.__all__ + word.__all__ + bpe.__all__
+__all__ = char.__all__ + word.__all__ + bpe.__all__ + wordpiece.__all__
