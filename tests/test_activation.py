@@ -122,17 +122,18 @@ def test_gelu_wide_range(approximate):
     np.testing.assert_allclose(g.grad.array, slope, rtol=2e-5, atol=1e-7)
 
 
-def test_gelu_float32_table_across_blocks():
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_float32_across_blocks(approximate):
     # more elements than a few blocks, not a multiple of the block size, and a non-contiguous input:
     # every block boundary must give the same values as one long computation in float64
     n = 3 * _BLOCK + 17
     base = (np.random.default_rng(0).standard_normal((2, n)) * 3).astype(np.float32)
     x = base[:, ::2]  # a strided view
     g = gn.tensor(x, requires_grad=True)
-    y = F.gelu(g)
+    y = F.gelu(g, approximate=approximate)
     dy = np.random.default_rng(1).standard_normal(x.shape).astype(np.float32)
     y.backward(gn.tensor(dy))
-    value, slope = _gelu_reference(x.astype(np.float64).ravel(), "none")
+    value, slope = _gelu_reference(x.astype(np.float64).ravel(), approximate)
     np.testing.assert_allclose(y.array.ravel(), value, rtol=1e-6, atol=2e-8)
     np.testing.assert_allclose(g.grad.array.ravel(), slope * dy.ravel(), rtol=1e-5, atol=1e-7)
 
