@@ -5,19 +5,19 @@ One Function runs one layer in one direction over a whole sequence:
     (x (T, B, I), h0 (B, H)[, c0 (B, H)], W_ih, W_hh[, b_ih, b_hh][, W_hr])
         -> (hs (T, B, H) every hidden state in time order, h_n (B, H)[, c_n (B, H)])
 
-Forward: the input projections of all T steps are computed at once (W_ih x_t + b for every t, one
-batched matrix product, np.matmul over the T steps); then a Python loop over time does only the recurrent product W_hh h and the
+Forward: the input projections of all T steps are ONE matrix product (the T * B rows x_t times
+W_ih^T, plus the biases); then a Python loop over time does only the recurrent product h W_hh^T and the
 gates, in preallocated arrays with in-place NumPy ufuncs. Backward walks the steps in reverse with
-hand-derived formulas (no per-step autograd graph), keeps the gradients dA of the gate
-pre-activations for all steps, and at the end gets dW_ih = dA X, dx = dA^T W_ih, dW_hh = dA H_prev,
-db = sum dA as ONE matrix product each over all T * B columns. The gradient flows into h0 (and c0), so
-truncated BPTT is the caller's choice: pass detached states between chunks and nothing flows past them.
+hand-derived formulas (no per-step autograd graph), keeps the gradients dA of the gate pre-activations
+for all steps, and at the end gets dW_ih = dA^T X, dx = dA W_ih, dW_hh = dA^T H_prev, db = sum dA as
+ONE matrix product each over all T * B rows. The gradient flows into h0 (and c0), so truncated BPTT is
+the caller's choice: pass detached states between chunks and nothing flows past them.
 
-Layout. Inside the loop, states and gates are kept transposed, features x batch: h (H, B), the gates
-(G, B). Then every gate is a contiguous block of rows, and each ufunc call runs on contiguous memory
-(NumPy is several times slower on column slices of a (B, G) array). Parameter shapes and gate orders
-are PyTorch's (LSTM i, f, g, o; GRU r, z, n); the rows of the weights are permuted once per call so
-that the sigmoid gates sit side by side, and gradients are permuted back. A sigmoid is computed as
+Layout. Everything is time-major, one row per batch element: x (T, B, I), the gates (T, B, G), the
+states (T, B, H), so every step's block is contiguous and the T * B rows of an array are one matrix
+without a copy (a batch_first input is copied once). Parameter shapes and gate orders are PyTorch's
+(LSTM i, f, g, o; GRU r, z, n); the rows of the weights are permuted once per call so that the sigmoid
+gates sit side by side, and gradients are permuted back. A sigmoid is computed as
 sigma(a) = 0.5 * tanh(a / 2) + 0.5 (stable for any a), with the 1/2 folded into the (copied) weights
 of the sigmoid gates, so one tanh call covers all gates of a step.
 
@@ -47,25 +47,29 @@ def _block_rows(order, size):
     return perm, np.argsort(perm)
 
 
-def _row_scale(blocks, size, dtype):
+def _half_rows(blocks, size, dtype):
     """A column (G, 1) of 0.5 for the rows of sigmoid gates and 1 for the others; `blocks` lists per
     gate block whether it is a sigmoid."""
     return np.repeat(np.where(blocks, 0.5, 1.0), size).astype(dtype)[:, None]
 
 
-def _project_inputs(x, w, bias):
-    """W x_t + b for every step at once, transposed: x (T, B, I), w (G, I) -> (T, G, B) (a fresh array)."""
-    out = np.matmul(w, x.transpose(0, 2, 1))  # T matrix products, one BLAS call each
+def _rows(a):
+    """The (T * B, F) matrix of a (T, B, F) array, one row per (step, batch element): a view of the
+    time-major arrays made here, a copy of anything else (batch_first input, say)."""
+    return a.reshape(-1, a.shape[-1])
+
+
+def _project_inputs(x, w_t, bias):
+    """x_t W^T + b for every step at once, as ONE matrix product: x (T, B, I), w_t (I, G) -> (T, B, G)."""
+    out = np.dot(_rows(x), w_t).reshape(*x.shape[:2], w_t.shape[1])
     if bias is not None:
-        out += bias.reshape(-1, 1)
+        out += bias
     return out
 
 
 def _previous(states, first, reverse):
-    """The state fed into each step, in time order, from the outputs `states` (T, ...) and the initial state.
-
-    Forward direction: [first, s_0, ..., s_{T-2}]; reverse direction: [s_1, ..., s_{T-1}, first].
-    """
+    """The state fed into each step, in time order, from the outputs `states` (T, B, F) and the initial
+    state `first` (B, F): [first, s_0, ..., s_{T-2}], or [s_1, ..., s_{T-1}, first] in reverse."""
     prev = np.empty_like(states)
     if reverse:
         prev[:-1] = states[1:]
@@ -76,47 +80,50 @@ def _previous(states, first, reverse):
     return prev
 
 
+def _recurrent_weight_grad(ah, hs, h0, reverse):
+    """dW = sum_t dA_t^T h_{t-1} over all steps, without building the shifted states: one GEMM pairs
+    the rows of steps 1.. with the states 0.. (or the reverse), a small one the first step with h0.
+    ah (T, B, G), hs (T, B, P), h0 (B, P) -> (G, P)."""
+    if reverse:
+        later, first, earlier_states = ah[:-1], ah[-1], hs[1:]
+    else:
+        later, first, earlier_states = ah[1:], ah[0], hs[:-1]
+    dw = np.dot(_rows(later).T, _rows(earlier_states))
+    dw += np.dot(first.T, h0)
+    return dw
+
+
 def _steps(t, reverse):
     return range(t - 1, -1, -1) if reverse else range(t)
 
 
-def _columns(da):
-    """(T, G, B) -> (G, T * B): one column per (step, batch element), in the order of x.reshape(T * B, I)."""
-    t, g, b = da.shape
-    return np.ascontiguousarray(da.transpose(1, 0, 2)).reshape(g, t * b)
+def _weight_grads(self, ax, ah, x, wih, hs, h0, inv_ih, inv_hh):
+    """The gradients that need no loop over time, one GEMM each over all T * B rows.
 
-
-def _weight_grads(self, ax, ah, x, wih, hprev, inv_ih, inv_hh):
-    """The gradients that need no loop over time, one GEMM each over all T * B columns.
-
-    ax (G, T*B): gradients of the input-side pre-activations (rows of W_ih in the internal order),
-    ah (G, T*B): those of the recurrent side (rows of W_hh in the internal order; may be ax itself),
-    x (T, B, I), hprev (T, B, H) the state fed into each step.
-    Returns dx (T, B, I), dW_ih, dW_hh, db_ih, db_hh in PyTorch's row order (None where not needed).
+    ax (T, B, G): gradients of the input-side pre-activations (columns in the internal gate order),
+    ah (T, B, G): those of the recurrent side (may be ax itself), x (T, B, I), hs (T, B, P) the states,
+    h0 (B, P) the initial one. Returns dx (T, B, I), dW_ih, dW_hh, db_ih, db_hh with rows in PyTorch's
+    gate order (None where not needed).
     """
     need = self.needs_input_grad
-    t, b, i = x.shape
-    dx = np.dot(ax.T, wih).reshape(x.shape) if need[0] else None
-    dwih = np.dot(ax, x.reshape(t * b, i)) if need[self.i_wih] else None
-    dwhh = np.dot(ah, hprev.reshape(t * b, hprev.shape[2])) if need[self.i_wih + 1] else None
-    if dwih is not None and inv_ih is not None:
-        dwih = dwih[inv_ih]
-    if dwhh is not None and inv_hh is not None:
-        dwhh = dwhh[inv_hh]
+    ax2, ah2 = _rows(ax), _rows(ah)
+    dx = np.dot(ax2, wih).reshape(x.shape) if need[0] else None
+    dwih = np.dot(ax2.T, _rows(x)) if need[self.i_wih] else None
+    dwhh = _recurrent_weight_grad(ah, hs, h0, self.reverse) if need[self.i_wih + 1] else None
+    dwih = _reorder(dwih, inv_ih)
+    dwhh = _reorder(dwhh, inv_hh)
     dbih = dbhh = None
     if self.has_bias:
-        if need[self.i_wih + 2]:
-            dbih = ax.sum(1)
-            dbih = dbih[inv_ih] if inv_ih is not None else dbih
-        if need[self.i_wih + 3]:
-            dbhh = ah.sum(1)
-            dbhh = dbhh[inv_hh] if inv_hh is not None else dbhh
+        sum_x = ax2.sum(0)
+        sum_h = ah2.sum(0) if ah is not ax else sum_x.copy()
+        dbih = _reorder(sum_x, inv_ih) if need[self.i_wih + 2] else None
+        dbhh = _reorder(sum_h, inv_hh) if need[self.i_wih + 3] else None
     return dx, dwih, dwhh, dbih, dbhh
 
 
-def _untranspose(states):
-    """(T, H, B) -> (T, B, H), contiguous."""
-    return np.ascontiguousarray(states.transpose(0, 2, 1))
+def _reorder(rows, inv):
+    """Rows from the internal gate order back to PyTorch's (inv: the inverse permutation, or None)."""
+    return rows if rows is None or inv is None else rows[inv]
 
 
 def _wrap(*arrays):
@@ -146,42 +153,39 @@ class RNNLayer(Function):
         self.i_wih = 2
         self.reverse, self.nonlinearity = reverse, nonlinearity
         bias = biases[0] + biases[1] if biases else None
-        hs = _project_inputs(x, w_ih, bias)  # (T, H, B): the pre-activations, turned into states in place
-        tmp = np.empty(hs.shape[1:], hs.dtype)
-        h = h0.T
+        hs = _project_inputs(x, w_ih.T, bias)  # (T, B, H): pre-activations, then states
+        tmp = np.empty(h0.shape, hs.dtype)
+        whh_t = np.ascontiguousarray(w_hh.T)
+        h = h0
         for t in _steps(x.shape[0], reverse):
             a = hs[t]
-            np.dot(w_hh, h, out=tmp)
+            np.dot(h, whh_t, out=tmp)
             a += tmp
             if nonlinearity == "tanh":
                 np.tanh(a, out=a)
             else:
                 np.maximum(a, 0, out=a)
             h = a
-        self.hs_t = hs
-        self.hs = _untranspose(hs)
-        return self.hs, np.array(h.T, copy=True)
+        self.hs = hs
+        return hs, np.array(h, copy=True)
 
     def backward(self, dhs, dhn):
         x, h0, w_ih, w_hh = (t.array for t in self.inputs[:4])
-        hs = self.hs_t
-        dhs = dhs.array.transpose(0, 2, 1)
-        if self.nonlinearity == "tanh":
-            deriv = 1 - hs * hs
-        else:
-            deriv = (hs > 0).astype(hs.dtype)
+        hs, dhs = self.hs, dhs.array
         da = np.empty_like(hs)
-        g = np.empty(hs.shape[1:], hs.dtype)
-        back = np.array(dhn.array.T, copy=True, order="C")  # dL/dh flowing back into the current step
-        whh_t = np.ascontiguousarray(w_hh.T)
+        back = np.array(dhn.array, copy=True)  # dL/dh flowing back into the current step
         for t in reversed(_steps(x.shape[0], self.reverse)):
-            np.add(dhs[t], back, out=g)
-            np.multiply(g, deriv[t], out=da[t])
-            np.dot(whh_t, da[t], out=back)
-        hprev = _previous(self.hs, h0, self.reverse)
-        cols = _columns(da)
-        dx, dwih, dwhh, dbih, dbhh = _weight_grads(self, cols, cols, x, w_ih, hprev, None, None)
-        dh0 = back.T if self.needs_input_grad[1] else None
+            dat = da[t]
+            np.add(dhs[t], back, out=dat)
+            if self.nonlinearity == "tanh":  # * (1 - h^2)
+                np.multiply(hs[t], hs[t], out=back)
+                np.subtract(1, back, out=back)
+                dat *= back
+            else:  # * [h > 0]
+                dat *= hs[t] > 0
+            np.dot(dat, w_hh, out=back)
+        dx, dwih, dwhh, dbih, dbhh = _weight_grads(self, da, da, x, w_ih, hs, h0, None, None)
+        dh0 = back if self.needs_input_grad[1] else None
         grads = _wrap(dx, dh0, dwih, dwhh)
         return grads + (_wrap(dbih, dbhh) if self.has_bias else ())
 
@@ -190,7 +194,7 @@ class RNNLayer(Function):
 # LSTM
 # ================================================================================================
 
-_LSTM_ORDER = (3, 0, 1, 2)  # PyTorch rows (i, f, g, o) -> internal (o, i, f, g): sigmoids side by side
+_LSTM_ORDER = (3, 0, 1, 2)  # PyTorch's gate blocks (i, f, g, o) -> internal (o, i, f, g): sigmoids side by side
 
 
 class LSTMLayer(Function):
@@ -213,9 +217,8 @@ class LSTMLayer(Function):
       da_f  = dc_t * c_{t-1} * f (1 - f)
       da_g  = dc_t * i * (1 - g^2)
       dh0 = W_hh^T dA_0, dc0 = dc_0 * f_0;  then dW_ih, dx, dW_hh, db in one GEMM each (module docstring).
-    The factors that do not depend on the incoming gradient (o (1 - tanh(c)^2), tanh(c) o (1 - o),
-    g i (1 - i), ...) are computed for all steps at once before the loop, so each step is a few
-    ufunc calls and one (P, 4H) x (4H, B) product.
+    Each step is about twenty ufunc calls on (B, H) blocks that stay in cache, and one (B, 4H) x (4H, P)
+    product.
     """
 
     differentiable_backward = False
@@ -228,27 +231,26 @@ class LSTMLayer(Function):
         dt = x.dtype
         perm, self.inv = _block_rows(_LSTM_ORDER, hid)
         self.wih, self.whh = w_ih[perm], w_hh[perm]
-        half = _row_scale([True, True, True, False], hid, dt)  # o, i, f are sigmoids
+        half = _half_rows([True, True, True, False], hid, dt)  # o, i, f are sigmoids: tanh(a/2)
         bias = (rest[0] + rest[1])[perm] * half[:, 0] if has_bias else None
-        w_hr = rest[-1] if has_proj else None
-        gates = _project_inputs(x, self.wih * half, bias)  # (T, 4H, B): pre-activations, then gates in place
-        whh = self.whh * half
-        cs = np.empty((steps, hid, batch), dt)
-        tcs = np.empty((steps, hid, batch), dt)
-        ms = np.empty((steps, hid, batch), dt) if has_proj else None
-        hs = np.empty((steps, out, batch), dt)
-        tmp = np.empty((4 * hid, batch), dt)
-        ig = np.empty((hid, batch), dt)
-        h, c = h0.T, c0.T
+        w_hr_t = rest[-1].T if has_proj else None
+        gates = _project_inputs(x, (self.wih * half).T, bias)  # (T, B, 4H): pre-activations, then gates
+        whh_t = np.ascontiguousarray((self.whh * half).T)  # (P, 4H)
+        cs, tcs = np.empty((steps, batch, hid), dt), np.empty((steps, batch, hid), dt)
+        ms = np.empty((steps, batch, hid), dt) if has_proj else None
+        hs = np.empty((steps, batch, out), dt)
+        tmp = np.empty((batch, 4 * hid), dt)
+        ig = np.empty((batch, hid), dt)
+        h, c = h0, c0
         for t in _steps(steps, reverse):
             gt = gates[t]
-            np.dot(whh, h, out=tmp)
+            np.dot(h, whh_t, out=tmp)
             gt += tmp
             np.tanh(gt, out=gt)  # tanh(a/2) for the sigmoid gates, tanh(a) for g
-            sig = gt[:3 * hid]
+            sig = gt[:, :3 * hid]  # sigma(a) = tanh(a/2) / 2 + 1/2
             sig *= 0.5
             sig += 0.5
-            o, i, f, g = gt[:hid], gt[hid:2 * hid], gt[2 * hid:3 * hid], gt[3 * hid:]
+            o, i, f, g = gt[:, :hid], gt[:, hid:2 * hid], gt[:, 2 * hid:3 * hid], gt[:, 3 * hid:]
             ct = cs[t]
             np.multiply(f, c, out=ct)
             np.multiply(i, g, out=ig)
@@ -256,69 +258,63 @@ class LSTMLayer(Function):
             np.tanh(ct, out=tcs[t])
             if has_proj:
                 np.multiply(o, tcs[t], out=ms[t])
-                np.dot(w_hr, ms[t], out=hs[t])
+                np.dot(ms[t], w_hr_t, out=hs[t])
             else:
                 np.multiply(o, tcs[t], out=hs[t])
             h, c = hs[t], ct
         self.saved = (gates, cs, tcs, ms)
-        self.hs = _untranspose(hs)
-        return self.hs, np.array(h.T, copy=True), np.array(c.T, copy=True)
+        self.hs = hs
+        return hs, np.array(h, copy=True), np.array(c, copy=True)
 
     def backward(self, dhs, dhn, dcn):
         gates, cs, tcs, ms = self.saved
         x, h0, c0 = (t.array for t in self.inputs[:3])
         w_hr = self.inputs[-1].array if self.has_proj else None
-        dhs = dhs.array.transpose(0, 2, 1)  # (T, P, B)
-        steps, hid, batch = cs.shape
-        o, i, f, g = gates[:, :hid], gates[:, hid:2 * hid], gates[:, 2 * hid:3 * hid], gates[:, 3 * hid:]
-        cprev = _previous(cs, c0.T, self.reverse)
-        # step-independent factors, all steps at once, in the internal gate order (o, i, f, g)
-        fac = np.empty_like(gates)
-        sig, sd = gates[:, :3 * hid], fac[:, :3 * hid]
-        np.multiply(sig, sig, out=sd)
-        np.subtract(sig, sd, out=sd)  # s (1 - s) for o, i, f
-        fac[:, :hid] *= tcs
-        fac[:, hid:2 * hid] *= g
-        fac[:, 2 * hid:3 * hid] *= cprev
-        fg = fac[:, 3 * hid:]
-        np.multiply(g, g, out=fg)
-        np.subtract(1, fg, out=fg)
-        fg *= i
-        dc_fac = tcs * tcs
-        np.subtract(1, dc_fac, out=dc_fac)
-        dc_fac *= o
-        fac3 = fac[:, hid:].reshape(steps, 3, hid, batch)
-
-        da = np.empty_like(gates)
-        da3 = da[:, hid:].reshape(steps, 3, hid, batch)
-        back_h = np.array(dhn.array.T, copy=True, order="C")
-        back_c = np.array(dcn.array.T, copy=True, order="C")
-        dc = np.empty((hid, batch), gates.dtype)
-        gsum = np.empty(dhs.shape, gates.dtype) if self.has_proj else None
-        dm = np.empty((hid, batch), gates.dtype)
-        whh_t = np.ascontiguousarray(self.whh.T)
-        whr_t = np.ascontiguousarray(w_hr.T) if self.has_proj else None
+        dhs = dhs.array
+        steps, batch, hid = cs.shape
+        dt = gates.dtype
+        da = np.empty((steps, batch, 4 * hid), dt)
+        da_ifg = da.reshape(steps, batch, 4, hid)[:, :, 1:]  # (T, B, 3, H): the blocks that get * dc
+        back_h = np.array(dhn.array, copy=True)  # dL/dh and dL/dc flowing back into the current step
+        back_c = np.array(dcn.array, copy=True)
+        dm, dc = np.empty((batch, hid), dt), np.empty((batch, hid), dt)
+        sd = np.empty((batch, 3 * hid), dt)
+        gsum = np.empty((steps, batch, dhs.shape[2]), dt) if self.has_proj else None
         for t in reversed(_steps(steps, self.reverse)):
+            gt, tc, dat = gates[t], tcs[t], da[t]
+            o, i, f, g = gt[:, :hid], gt[:, hid:2 * hid], gt[:, 2 * hid:3 * hid], gt[:, 3 * hid:]
+            cprev = (c0 if t == steps - 1 else cs[t + 1]) if self.reverse else (cs[t - 1] if t else c0)
             if self.has_proj:
                 np.add(dhs[t], back_h, out=gsum[t])
-                np.dot(whr_t, gsum[t], out=dm)
+                np.dot(gsum[t], w_hr, out=dm)
             else:
                 np.add(dhs[t], back_h, out=dm)
-            np.multiply(dm, dc_fac[t], out=dc)
+            np.multiply(tc, tc, out=dc)  # dc = dm * o * (1 - tanh(c)^2) + dc_next * f_next
+            np.subtract(1, dc, out=dc)
+            dc *= o
+            dc *= dm
             dc += back_c
-            np.multiply(dm, fac[t, :hid], out=da[t, :hid])
-            np.multiply(dc, fac3[t], out=da3[t])
-            np.multiply(dc, f[t], out=back_c)
-            np.dot(whh_t, da[t], out=back_h)
-        hprev = _previous(self.hs, h0, self.reverse)
-        cols = _columns(da)
-        dx, dwih, dwhh, dbih, dbhh = _weight_grads(self, cols, cols, x, self.wih, hprev, self.inv, self.inv)
+            sig = gt[:, :3 * hid]  # s (1 - s) for o, i, f
+            np.subtract(1, sig, out=sd)
+            sd *= sig
+            np.multiply(sd[:, :hid], tc, out=dat[:, :hid])  # da_o = dm * tanh(c) * o (1 - o)
+            dat[:, :hid] *= dm
+            np.multiply(sd[:, hid:2 * hid], g, out=dat[:, hid:2 * hid])  # da_i = dc * g * i (1 - i)
+            np.multiply(sd[:, 2 * hid:], cprev, out=dat[:, 2 * hid:3 * hid])  # da_f = dc * c_prev * f (1 - f)
+            dag = dat[:, 3 * hid:]  # da_g = dc * i * (1 - g^2)
+            np.multiply(g, g, out=dag)
+            np.subtract(1, dag, out=dag)
+            dag *= i
+            np.multiply(da_ifg[t], dc[:, None, :], out=da_ifg[t])
+            np.multiply(dc, f, out=back_c)
+            np.dot(dat, self.whh, out=back_h)
+        dx, dwih, dwhh, dbih, dbhh = _weight_grads(self, da, da, x, self.wih, self.hs, h0, self.inv, self.inv)
         need = self.needs_input_grad
-        grads = _wrap(dx, back_h.T if need[1] else None, back_c.T if need[2] else None, dwih, dwhh)
+        grads = _wrap(dx, back_h if need[1] else None, back_c if need[2] else None, dwih, dwhh)
         if self.has_bias:
             grads += _wrap(dbih, dbhh)
         if self.has_proj:
-            dwhr = np.dot(_columns(gsum), _columns(ms).T) if need[-1] else None
+            dwhr = np.dot(_rows(gsum).T, _rows(ms)) if need[-1] else None
             grads += _wrap(dwhr)
         return grads
 
@@ -327,7 +323,7 @@ class LSTMLayer(Function):
 # GRU
 # ================================================================================================
 
-_GRU_IH_ORDER = (2, 0, 1)  # input-side rows (r, z, n) -> internal (n, r, z); hidden side stays (r, z, n)
+_GRU_IH_ORDER = (2, 0, 1)  # input-side blocks (r, z, n) -> internal (n, r, z); hidden side stays (r, z, n)
 
 
 class GRULayer(Function):
@@ -345,8 +341,9 @@ class GRULayer(Function):
       input side   dA^x_t = [da_r, da_z, da_n]          -> dW_ih, db_ih, dx (one GEMM each at the end)
       hidden side  dA^h_t = [da_r, da_z, da_n * r]      -> dW_hh, db_hh (one GEMM each at the end)
       g_{t-1} gets W_hh^T dA^h_t + g_t * z;  dh0 is what is left after the first step.
-    All four gradients are g_t times a factor known from the forward, so each step is one broadcast
-    multiply of g_t with a (4, H, B) factor array, one (H, 3H) x (3H, B) product and two small ufuncs.
+    All four gradients are g_t times a factor known from the forward: the factors of all steps are
+    computed at once before the loop, so each step is one broadcast multiply of g_t with a (B, 4, H)
+    factor array, one (B, 3H) x (3H, H) product and two small ufuncs.
     """
 
     differentiable_backward = False
@@ -359,55 +356,54 @@ class GRULayer(Function):
         dt = x.dtype
         perm, self.inv = _block_rows(_GRU_IH_ORDER, hid)
         self.wih = w_ih[perm]
-        half_ih = _row_scale([False, True, True], hid, dt)  # (n, r, z)
-        half_hh = _row_scale([True, True, False], hid, dt)  # (r, z, n)
+        half_ih = _half_rows([False, True, True], hid, dt)  # (n, r, z)
+        half_hh = _half_rows([True, True, False], hid, dt)  # (r, z, n)
         bias = b_hn = None
         if biases:
             bias = biases[0][perm]  # (n, r, z)
             bias[hid:] += biases[1][:2 * hid]  # r and z: both biases sit outside any product
             bias *= half_ih[:, 0]
-            b_hn = biases[1][2 * hid:].reshape(hid, 1)
-        gates = _project_inputs(x, self.wih * half_ih, bias)  # (T, 3H, B) order (n, r, z), gates in place
-        whh = w_hh * half_hh
-        hw = np.empty((steps, 3 * hid, batch), dt)  # W_hh h (+ b_hn): q is its last block
-        hs = np.empty((steps, hid, batch), dt)
-        tmp = np.empty((hid, batch), dt)
-        h = h0.T
+            b_hn = biases[1][2 * hid:]
+        gates = _project_inputs(x, (self.wih * half_ih).T, bias)  # (T, B, 3H) order (n, r, z)
+        whh_t = np.ascontiguousarray((w_hh * half_hh).T)  # (H, 3H)
+        hw = np.empty((steps, batch, 3 * hid), dt)  # W_hh h (+ b_hn): q is its last block
+        hs = np.empty((steps, batch, hid), dt)
+        tmp = np.empty((batch, 3 * hid), dt)
+        h = h0
         for t in _steps(steps, reverse):
             gt, ht = gates[t], hw[t]
-            np.dot(whh, h, out=ht)
+            np.dot(h, whh_t, out=ht)
             if b_hn is not None:
-                ht[2 * hid:] += b_hn
-            rz = gt[hid:]
-            rz += ht[:2 * hid]
+                ht[:, 2 * hid:] += b_hn
+            rz = gt[:, hid:]
+            rz += ht[:, :2 * hid]
             np.tanh(rz, out=rz)
             rz *= 0.5
             rz += 0.5
-            n = gt[:hid]
-            np.multiply(gt[hid:2 * hid], ht[2 * hid:], out=tmp)
-            n += tmp
+            n = gt[:, :hid]
+            np.multiply(gt[:, hid:2 * hid], ht[:, 2 * hid:], out=tmp[:, :hid])
+            n += tmp[:, :hid]
             np.tanh(n, out=n)
             out = hs[t]
             np.subtract(h, n, out=out)
-            out *= gt[2 * hid:]
+            out *= gt[:, 2 * hid:]
             out += n
             h = out
         self.saved = (gates, hw, hs)
-        self.hs = _untranspose(hs)
-        return self.hs, np.array(h.T, copy=True)
+        return hs, np.array(h, copy=True)
 
     def backward(self, dhs, dhn):
         gates, hw, hs = self.saved
         x, h0, w_ih, w_hh = (t.array for t in self.inputs[:4])
-        dhs = dhs.array.transpose(0, 2, 1)
-        steps, hid, batch = hs.shape
-        n, r, z = gates[:, :hid], gates[:, hid:2 * hid], gates[:, 2 * hid:]
-        q = hw[:, 2 * hid:]
-        hprev_t = _previous(hs, h0.T, self.reverse)
-        # factors (T, 4, H, B) in the order [n, r, z, n*r]: the first three are the input-side
-        # pre-activation gradients over g_t (rows of the internal W_ih), the last three the hidden side
-        fac = np.empty((steps, 4, hid, batch), hs.dtype)
-        pn, pr, pz = fac[:, 0], fac[:, 1], fac[:, 2]
+        dhs = dhs.array
+        steps, batch, hid = hs.shape
+        n, r, z = gates[:, :, :hid], gates[:, :, hid:2 * hid], gates[:, :, 2 * hid:]
+        q = hw[:, :, 2 * hid:]
+        hprev = _previous(hs, h0, self.reverse)
+        # factors (T, B, 4, H) in the order [n, r, z, n*r]: the first three are the input-side
+        # pre-activation gradients over g_t (columns of the internal W_ih), the last three the hidden side
+        fac = np.empty((steps, batch, 4, hid), hs.dtype)
+        pn, pr, pz = fac[:, :, 0], fac[:, :, 1], fac[:, :, 2]
         np.multiply(n, n, out=pn)
         np.subtract(1, pn, out=pn)
         pn *= 1 - z
@@ -417,25 +413,23 @@ class GRULayer(Function):
         pr *= pn
         np.multiply(z, z, out=pz)
         np.subtract(z, pz, out=pz)
-        pz *= hprev_t - n
-        np.multiply(pn, r, out=fac[:, 3])
+        pz *= hprev - n
+        np.multiply(pn, r, out=fac[:, :, 3])
 
-        da = np.empty((steps, 4, hid, batch), hs.dtype)
-        back = np.array(dhn.array.T, copy=True, order="C")
-        g = np.empty((hid, batch), hs.dtype)
-        tmp = np.empty((hid, batch), hs.dtype)
-        whh_t = np.ascontiguousarray(w_hh.T)
+        da = np.empty((steps, batch, 4, hid), hs.dtype)
+        back = np.array(dhn.array, copy=True)
+        g = np.empty((batch, hid), hs.dtype)
+        tmp = np.empty((batch, hid), hs.dtype)
         for t in reversed(_steps(steps, self.reverse)):
             np.add(dhs[t], back, out=g)
-            np.multiply(g, fac[t], out=da[t])
-            np.dot(whh_t, da[t, 1:].reshape(3 * hid, batch), out=back)
+            np.multiply(g[:, None, :], fac[t], out=da[t])
+            np.dot(da[t, :, 1:].reshape(batch, 3 * hid), w_hh, out=back)
             np.multiply(g, z[t], out=tmp)
             back += tmp
-        ax = _columns(da[:, :3].reshape(steps, 3 * hid, batch))
-        ah = _columns(da[:, 1:].reshape(steps, 3 * hid, batch))
-        hprev = _previous(self.hs, h0, self.reverse)
-        dx, dwih, dwhh, dbih, dbhh = _weight_grads(self, ax, ah, x, self.wih, hprev, self.inv, None)
-        grads = _wrap(dx, back.T if self.needs_input_grad[1] else None, dwih, dwhh)
+        ax = da[:, :, :3].reshape(steps, batch, 3 * hid)
+        ah = da[:, :, 1:].reshape(steps, batch, 3 * hid)
+        dx, dwih, dwhh, dbih, dbhh = _weight_grads(self, ax, ah, x, self.wih, hs, h0, self.inv, None)
+        grads = _wrap(dx, back if self.needs_input_grad[1] else None, dwih, dwhh)
         return grads + (_wrap(dbih, dbhh) if self.has_bias else ())
 
 
