@@ -11,22 +11,19 @@ Each step turns the model's logits for the next token into a choice:
 
 and draws from `generator` (default: glassnet's default generator), so the same seed gives the same
 text. A recurrent model (one with a `step(ids, state)` method, like glassnet.models.CharRNN) reads the
-prompt once and then carries its state, one step per new token; any other model with a
-`generate(idx, max_new_tokens, temperature, top_k, generator=...)` method (glassnet.models.GPT) is asked
-for one token at a time on the (cropped) context.
+prompt once and then carries its state, one step per new token; a model with a key/value cache and a
+`stream(idx, n, temperature, top_k, ...)` generator (glassnet.models.GPT) runs one forward of one new
+token per step.
 
-`glassnet sample <run-or-checkpoint> --prompt "ROMEO:"` runs `sample_command`.
+`glassnet sample <run-or-checkpoint>` (glassnet.cli) rebuilds the model as its recipe declares and
+calls `sample`.
 """
-import os
-import sys
-
 import numpy as np
 
-from .autograd import no_grad
+from .nn.utils import evaluating
 from .tensor import Tensor
 
-__all__ = ["sample", "stream", "sample_next", "sample_with_states", "sample_command", "register_sampler",
-           "load_for_sampling"]
+__all__ = ["sample", "stream", "sample_next", "sample_with_states"]
 
 
 def sample_next(logits, temperature=1.0, top_k=None, generator=None):
@@ -63,35 +60,29 @@ def _token_stream(model, ids, length, temperature, top_k, generator, states=None
             logits, state = model.step(Tensor._make(nxt), state)
             if states is not None:
                 states.append(state)
-    elif hasattr(model, "generate"):
-        block = getattr(model, "block_size", None)
-        context = ids
-        for _ in range(length):
-            window = context[-block:] if block else context
-            out = model.generate(Tensor._make(window[None]), 1, temperature=temperature, top_k=top_k,
-                                 generator=generator)
-            nxt = int(out.array[0, -1])
-            context = np.append(context, nxt)
-            yield nxt
+    elif hasattr(model, "stream"):
+        for nxt in model.stream(Tensor._make(ids[None]), length, temperature=temperature, top_k=top_k,
+                                generator=generator):
+            yield int(nxt[0])
     else:
         raise TypeError(f"sample: {type(model).__name__} has neither step(ids, state) (a recurrent model) nor "
-                        "generate(idx, n, ...) (a context model)")
+                        "stream(idx, n, ...) (a model with a key/value cache)")
 
 
 def stream(model, tokenizer, prompt, length, temperature=1.0, top_k=None, generator=None):
     """Yield the generated text piece by piece (one token's text each), continuing `prompt`.
 
-    The model runs in eval mode (no dropout) without a graph; its mode is restored afterwards."""
+    Each token is computed in eval mode (no dropout) without a graph; between the pieces the model's
+    mode and the grad mode are the caller's."""
     _check(prompt, length, temperature, top_k)
     ids = np.asarray(tokenizer.encode(prompt), dtype=np.int64)
-    was_training = model.training
-    model.eval()
-    try:
-        with no_grad():
-            for token in _token_stream(model, ids, length, temperature, top_k, generator):
-                yield tokenizer.decode([token])
-    finally:
-        model.train(was_training)
+    tokens = _token_stream(model, ids, length, temperature, top_k, generator)
+    while True:
+        with evaluating(model):
+            token = next(tokens, None)
+        if token is None:
+            return
+        yield tokenizer.decode([token])
 
 
 def sample(model, tokenizer, prompt, length, temperature=1.0, top_k=None, generator=None, out=None):
@@ -123,88 +114,9 @@ def sample_with_states(model, tokenizer, prompt, length, temperature=1.0, top_k=
                         f"{type(model).__name__}")
     ids = np.asarray(tokenizer.encode(prompt), dtype=np.int64)
     states = []
-    was_training = model.training
-    model.eval()
-    try:
-        with no_grad():
-            prompt_h = model.features(Tensor._make(ids[None]))[0].array[0]  # (len(prompt), H)
-            tokens = list(_token_stream(model, ids, length, temperature, top_k, generator, states))
-    finally:
-        model.train(was_training)
+    with evaluating(model):
+        prompt_h = model.features(Tensor._make(ids[None]))[0].array[0]  # (len(prompt), H)
+        tokens = list(_token_stream(model, ids, length, temperature, top_k, generator, states))
     pieces = [tokenizer.decode([t]) for t in tokens]
     h = np.concatenate([prompt_h] + [model.top_hidden(s).array for s in states])
     return "".join(pieces), [tokenizer.decode([t]) for t in ids.tolist()] + pieces, h
-
-
-# ---- the command line -----------------------------------------------------------------------------
-_SAMPLERS = {}
-
-
-def register_sampler(recipe_name, loader):
-    """Declare how to rebuild a recipe's model and tokenizer from a checkpoint:
-    loader(config dict, checkpoint state) -> (model with loaded weights, tokenizer)."""
-    _SAMPLERS[recipe_name] = loader
-
-
-def _load_gpt_shakespeare(config, state):
-    import dataclasses
-
-    from .recipes import transformers
-
-    names = {f.name for f in dataclasses.fields(transformers.ShakespeareConfig)}
-    cfg = transformers.ShakespeareConfig(**{k: v for k, v in config.items() if k in names})
-    tok, _, _ = transformers._shakespeare_data(cfg)
-    model = transformers._shakespeare_model(cfg, tok.vocab_size)
-    model.load_state_dict(state["model"])
-    return model, tok
-
-
-def _checkpoint_file(path):
-    """A run folder's best checkpoint (else its last one), or the checkpoint file itself."""
-    if os.path.isdir(path):
-        for name in ("best.safetensors", "last.safetensors"):
-            candidate = os.path.join(path, "checkpoints", name)
-            if os.path.exists(candidate):
-                return candidate
-        raise FileNotFoundError(f"sample: {path} has no checkpoints/best.safetensors or checkpoints/last.safetensors")
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"sample: no such run folder or checkpoint file: {path}")
-    return path
-
-
-def load_for_sampling(path):
-    """(model in eval mode, tokenizer, config) from a run folder or a checkpoint file."""
-    from . import recipes
-    from .train.checkpoint import load_checkpoint
-
-    recipes.all_recipes()  # import the recipe modules
-    from .recipes import sequence  # noqa: F401  (registers the char-* samplers)
-    state = load_checkpoint(_checkpoint_file(path))
-    config = state.get("config") or {}
-    name = config.get("recipe")
-    loader = _SAMPLERS.get(name) or ({"gpt-shakespeare": _load_gpt_shakespeare}.get(name))
-    if loader is None:
-        known = sorted(set(_SAMPLERS) | {"gpt-shakespeare"})
-        raise ValueError(f"sample: the checkpoint's recipe {name!r} is not a language model that can be sampled; "
-                         f"known: {', '.join(known)}")
-    model, tokenizer = loader(config, state)
-    model.eval()
-    return model, tokenizer, config
-
-
-def sample_command(args):
-    """`glassnet sample PATH --prompt P --length N --temperature T --top-k K --seed S`: stream a sample
-    to stdout. Returns the exit status."""
-    from .random import Generator
-
-    model, tokenizer, _ = load_for_sampling(args.path)
-    top_k = getattr(args, "top_k", None)
-    top_k = top_k if top_k and top_k > 0 else None
-    prompt = getattr(args, "prompt", None) or "\n"
-    prompt = prompt.replace("\\n", "\n")  # a typed \n is a newline
-    seed = getattr(args, "seed", None)
-    generator = Generator(seed) if seed is not None else None
-    sample(model, tokenizer, prompt, getattr(args, "length", 500), getattr(args, "temperature", 0.8), top_k,
-           generator, out=sys.stdout)
-    sys.stdout.write("\n")
-    return 0

@@ -21,9 +21,6 @@ from glassnet.datasets.idx import ChecksumError, IDXError, parse_idx, read_idx, 
 from glassnet.datasets.mnist import _File
 from glassnet.utils.data import DataLoader
 
-DEFAULT_DATA = Path("/work/shared/data")
-
-
 @pytest.fixture(autouse=True)
 def isolated(monkeypatch, tmp_path):
     """No network, no real cache, no inherited GLASSNET_DATA unless a test sets it."""
@@ -269,18 +266,23 @@ def test_embedded_sample():
 
 # ---- the real MNIST ----------------------------------------------------------------------------
 REAL_ENV = os.environ.get("GLASSNET_DATA")  # read at import, before the autouse fixture clears it
+REAL_CACHE = os.environ.get("GLASSNET_CACHE")
 
 
 @pytest.fixture
 def real_data(monkeypatch):
-    """$GLASSNET_DATA as the test run got it (the CI sets it), else /work/shared/data; skip if neither."""
-    env = REAL_ENV
-    if not env:
-        if not (DEFAULT_DATA / "mnist").is_dir():
-            pytest.skip("real MNIST unavailable: GLASSNET_DATA is unset and /work/shared/data/mnist is missing")
-        env = str(DEFAULT_DATA)
-    monkeypatch.setenv("GLASSNET_DATA", env)
-    return env
+    """The real MNIST where the test run finds it: $GLASSNET_DATA as it got it (the CI sets it), or the cache;
+    skip when it is in neither."""
+    for name, value in (("GLASSNET_DATA", REAL_ENV), ("GLASSNET_CACHE", REAL_CACHE)):
+        if value:
+            monkeypatch.setenv(name, value)
+        else:
+            monkeypatch.delenv(name, raising=False)
+    try:
+        MNIST(train=False, download=False)
+    except FileNotFoundError:
+        pytest.skip("real MNIST unavailable: not under $GLASSNET_DATA nor in the cache")
+    return REAL_ENV
 
 
 def test_real_mnist_train(real_data):

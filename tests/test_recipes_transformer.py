@@ -1,5 +1,5 @@
-"""The sequence training loop (learning-rate schedule, exact resume) and short runs of the Transformer
-recipes with stated thresholds. The full recipe runs are not tests (see the recipes' docstrings)."""
+"""Short runs of the Transformer recipes with stated thresholds. The full recipe runs are not tests (see the
+recipes' docstrings); the loop, its schedule and exact resuming are tested in test_train.py and test_resume.py."""
 import json
 import math
 import os
@@ -7,15 +7,10 @@ import os
 import numpy as np
 import pytest
 
-import glassnet as gn
 from glassnet import cli
-from glassnet.models import GPT
 from glassnet.recipes import RECIPES
 from glassnet.recipes import transformers as T
 from glassnet.train.checkpoint import load_checkpoint
-from glassnet.train.lm import cosine_lr, estimate_loss, train_loop
-from glassnet.train.log import read_metrics
-from glassnet.utils.data.language import random_windows
 
 def _openblas_threads():
     """(set, get) of the OpenBLAS that NumPy uses, through ctypes; None if it cannot be found."""
@@ -54,54 +49,6 @@ SORT_QUICK = dict(iters=200, eval_every=100, length=5, batch_size=64, n_embd=32,
                   test_problems=500, lr=5e-3, warmup=20)
 
 
-def test_cosine_lr():
-    lr = lambda s: cosine_lr(s, lr=1.0, min_lr=0.1, warmup=10, total=110)  # noqa: E731
-    assert lr(0) == pytest.approx(0.1) and lr(4) == pytest.approx(0.5) and lr(9) == pytest.approx(1.0)
-    assert lr(10) == pytest.approx(1.0)
-    assert lr(60) == pytest.approx(0.55)  # half way down the cosine
-    assert lr(110) == pytest.approx(0.1) and lr(500) == pytest.approx(0.1)
-    steps = [lr(s) for s in range(10, 111)]
-    assert all(a >= b for a, b in zip(steps, steps[1:]))
-
-
-def _tiny_lm_run(run_dir, **kw):
-    gn.manual_seed(0)
-    data = np.random.default_rng(0).integers(0, 11, 2000)
-    model = GPT(11, 8, 1, 2, 16, dropout=0.1)  # dropout: the resumed run must redraw the same masks
-    optimizer = model.configure_optimizers(0.1, 1e-2)
-    evaluate = lambda m: {"val_loss": estimate_loss(m, lambda: random_windows(data, 8, 4, gn.Generator(9)), 2)}  # noqa
-    return model, train_loop(model, optimizer, batch_fn=lambda: random_windows(data, 8, 4), iters=12,
-                             run_dir=str(run_dir), evaluate=evaluate, eval_every=5, log_every=2,
-                             lr_at=lambda s: cosine_lr(s, lr=1e-2, min_lr=1e-3, warmup=3, total=12),
-                             clip_grad_norm=1.0, grad_accum=2, config={"recipe": "test"}, **kw)
-
-
-def test_interrupted_then_resumed_loop_equals_uninterrupted(tmp_path):
-    full_model, full = _tiny_lm_run(tmp_path / "full")
-    assert full.step == 12 and not full.interrupted and [h["step"] for h in full.history] == [5, 10, 12]
-    _, part = _tiny_lm_run(tmp_path / "part", stop_after_steps=7)  # as if Ctrl-C came after step 7
-    assert part.interrupted and part.step == 7
-    assert load_checkpoint(tmp_path / "part" / "checkpoints" / "last.safetensors")["step"] == 7
-    resumed_model, resumed = _tiny_lm_run(tmp_path / "part",
-                                          resume=str(tmp_path / "part" / "checkpoints" / "last.safetensors"))
-    assert resumed.step == 12
-    for (name, a), b in zip(full_model.state_dict().items(), resumed_model.state_dict().values()):
-        np.testing.assert_array_equal(a.array, b.array, err_msg=name)
-    assert resumed.metrics == full.metrics
-    a, b = read_metrics(tmp_path / "full" / "metrics.jsonl"), read_metrics(tmp_path / "part" / "metrics.jsonl")
-    strip = lambda rs: [{k: v for k, v in r.items() if k != "seconds"} for r in rs]  # noqa: E731
-    assert strip(a) == strip(b)  # the log of the resumed run has no duplicates and the same values
-    best = load_checkpoint(tmp_path / "full" / "checkpoints" / "best.safetensors")
-    assert best["best"] == min(h["val_loss"] for h in full.history)
-
-
-def test_train_loop_checks_its_arguments(tmp_path):
-    model = GPT(5, 4, 1, 1, 4)
-    with pytest.raises(ValueError, match="mode"):
-        train_loop(model, gn.optim.SGD(model.parameters(), lr=0.1), batch_fn=None, iters=1, run_dir=str(tmp_path),
-                   mode="best")
-
-
 def test_sort_toy_reaches_99_percent_in_200_steps(tmp_path):
     """A 26k-parameter GPT sorts 5 digits: >= 99% exact match on 500 held-out sequences (about 5 s)."""
     summary = RECIPES["sort-toy"].run(T.SortConfig(**SORT_QUICK), str(tmp_path))
@@ -130,22 +77,8 @@ def test_translate_toy_learns_numbers_below_1000(tmp_path):
                                batch_size=64, eval_problems=50, test_problems=200, lr=1e-2, warmup=15, pictures=2)
     summary = RECIPES["translate-toy"].run(config, str(tmp_path))
     assert summary["test_exact_match"] >= 0.95
-    assert len(summary["attention_plots"]) == 2 and all(os.path.exists(p) for p in summary["attention_plots"])
-
-
-def test_recipe_resumed_after_interruption_ends_like_an_uninterrupted_run(tmp_path):
-    config = T.SortConfig(length=3, iters=8, eval_every=4, batch_size=8, n_embd=16, n_layer=1, eval_problems=20,
-                          test_problems=50, warmup=2)
-    full = RECIPES["sort-toy"].run(config, str(tmp_path / "full"))
-    part = RECIPES["sort-toy"].run(config, str(tmp_path / "part"), stop_after_steps=5)
-    assert part["interrupted"] and part["steps"] == 5 and not os.path.exists(tmp_path / "part" / "examples.txt")
-    resumed = RECIPES["sort-toy"].run(config, str(tmp_path / "part"),
-                                      resume=str(tmp_path / "part" / "checkpoints" / "last.safetensors"))
-    assert resumed["steps"] == 8 and resumed["test_exact_match"] == full["test_exact_match"]
-    a = load_checkpoint(tmp_path / "full" / "checkpoints" / "last.safetensors")["model"]
-    b = load_checkpoint(tmp_path / "part" / "checkpoints" / "last.safetensors")["model"]
-    for k in a:
-        np.testing.assert_array_equal(a[k].array, b[k].array, err_msg=k)
+    attention = [p for p in summary["plots"] if "cross_attention" in p]
+    assert len(attention) == 2 and all(os.path.exists(p) for p in attention)
 
 
 def test_cli_trains_resumes_and_evaluates_sort_toy(tmp_path, capsys):
@@ -161,7 +94,7 @@ def test_cli_trains_resumes_and_evaluates_sort_toy(tmp_path, capsys):
 
 def test_vit_mnist_runs_on_the_embedded_sample(tmp_path):
     config = T.ViTConfig(sample=True, limit=256, epochs=1, batch_size=64, dim=16, depth=1, heads=2, mlp_dim=32,
-                         augment=False)
+                         augment=False, pictures=True)
     summary = RECIPES["vit-mnist"].run(config, str(tmp_path))
     assert summary["recipe"] == "vit-mnist" and 0 <= summary["test_accuracy"] <= 1 and summary["steps"] == 4
     assert os.path.exists(tmp_path / "plots" / "filters.png")  # the patch embedding's filters

@@ -1,10 +1,8 @@
 """glassnet.text: character, word and byte-level BPE tokenizers (round trips, fixed merges, files)."""
 import json
-import os
 import re
 import time
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,8 +11,6 @@ from hypothesis import given, settings, strategies as st
 import glassnet as gn
 from glassnet.text import SPLIT_PATTERN, BPETokenizer, CharTokenizer, WordTokenizer
 
-SHAKESPEARE = [Path(p) / "tinyshakespeare" / "input.txt"
-               for p in (os.environ.get("GLASSNET_DATA"), "/work/shared/data") if p]
 
 EMOJI = "😀🎉👍🏽🇫🇷👨‍👩‍👧"
 CJK = "日本語中文한국어漢字"
@@ -28,11 +24,14 @@ SMALL_CORPUS = ("The quick brown fox jumps over the lazy dog. It's 2024 and the 
 
 
 def shakespeare_text(n=None):
-    for path in SHAKESPEARE:
-        if path.is_file():
-            text = path.read_text(encoding="utf-8")
-            return text if n is None else text[:n]
-    pytest.skip("tiny Shakespeare unavailable: GLASSNET_DATA unset and /work/shared/data missing")
+    """The tiny Shakespeare text, found through $GLASSNET_DATA or the cache (never downloaded here)."""
+    from glassnet.datasets import TinyShakespeare
+
+    try:
+        text = TinyShakespeare(split="all", download=False).text
+    except (FileNotFoundError, ValueError):
+        pytest.skip("tiny Shakespeare unavailable: not under $GLASSNET_DATA nor in the cache")
+    return text if n is None else text[:n]
 
 
 def naive_bpe_merges(text, num_merges):

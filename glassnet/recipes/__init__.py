@@ -1,10 +1,20 @@
 """Recipes: a named model, data set and training setup that reaches a stated result with its defaults.
 
-Each recipe is a `Recipe` with a config dataclass (its fields become command-line flags) and a `run`
-function that trains into a run folder and returns a summary dict.
+A recipe is only its model, data and defaults:
+
+    config    a dataclass whose fields are its flags (glassnet.recipes.config)
+    build     build(config) -> glassnet.train.Experiment: the model, optimizer, batches, loss,
+              evaluation, the final `test` and the `report` (examples, samples, pictures)
+    sampler   for text models, sampler(config, extra) -> (model, tokenizer): how `glassnet sample`
+              rebuilds the model from a checkpoint (extra: what the recipe saved with it)
+
+Everything around it (the run folder, the loop, checkpoints, resuming, the summary, the curves) is
+the same for every recipe: glassnet.recipes.scaffold.
 """
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Optional
+
+from .config import LENGTH_FIELDS
 
 
 @dataclass(frozen=True)
@@ -12,14 +22,34 @@ class Recipe:
     name: str
     description: str
     config: type  # a dataclass; every field is a flag of `glassnet train <name>`
-    run: Callable  # run(config, run_dir, resume=None, **fit_options) -> summary dict
-    evaluate: Callable  # evaluate(config, checkpoint_state) -> summary dict
+    build: Callable  # build(config) -> Experiment, with freshly initialised weights
+    sampler: Optional[Callable] = None  # sampler(config, extra) -> (model, tokenizer), for glassnet sample
+
+    @property
+    def length_field(self):
+        """'epochs' or 'iters': the field that says how long the recipe trains."""
+        names = {f for f in self.config.__dataclass_fields__}
+        return next(f for f in LENGTH_FIELDS if f in names)
+
+    def run(self, config, run_dir, resume=None):
+        """Train into run_dir (continuing from the checkpoint file `resume`); returns the summary."""
+        from .scaffold import run
+
+        return run(self, config, run_dir, resume)
+
+    def evaluate(self, config, checkpoint):
+        """The final test of the weights in `checkpoint` (a loaded checkpoint dict); returns a dict."""
+        from .scaffold import evaluate
+
+        return evaluate(self, config, checkpoint)
 
 
 RECIPES = {}
 
 
 def register(recipe):
+    if recipe.name in RECIPES:
+        raise ValueError(f"register: a recipe named {recipe.name!r} exists already")
     RECIPES[recipe.name] = recipe
     return recipe
 

@@ -1,13 +1,60 @@
 """Plots of a training run: curves, confusion matrix, image grids, first-layer filters.
 
 Each function returns the matplotlib figure and, given `path`, also writes it (.png or .svg).
-(glassnet.train.plots re-exports these for the recipes.)
+`plot_training_curves` draws any run's metrics.jsonl (see glassnet.recipes.scaffold for its fields).
 """
 import numpy as np
 
 from ._figure import finish, new_figure
 
-__all__ = ["plot_curves", "plot_run_curves", "plot_confusion_matrix", "plot_image_grid", "plot_filters"]
+__all__ = ["plot_training_curves", "plot_curves", "plot_run_curves", "plot_confusion_matrix", "plot_image_grid", "plot_filters"]
+
+
+_NOT_PLOTTED = ("split", "step", "epoch", "seconds", "eval_seconds", "lr")
+
+
+def plot_training_curves(records, path=None, title="training"):
+    """The curves of a run from its metrics.jsonl records: on the left the training loss (train records)
+    and every evaluated loss against the step; on the right the other evaluation metrics (accuracies in
+    %) and the training accuracy when there is one. Returns the figure; writes it to `path` when given."""
+    train = [r for r in records if r.get("split") == "train" and r.get("loss") is not None]
+    evals = [r for r in records if r.get("split") == "eval"]
+    keys = list(dict.fromkeys(k for r in evals for k in r if k not in _NOT_PLOTTED and not k.startswith("train_")
+                              and not k.endswith("_per_second")))
+    losses, others = [k for k in keys if "loss" in k], [k for k in keys if "loss" not in k]
+    right = others or any("accuracy" in r for r in train)
+    fig = new_figure((10 if right else 5.5, 3.8))
+    axes = fig.subplots(1, 2 if right else 1, squeeze=False)[0]
+    ax = axes[0]
+    if train:
+        ax.plot([r["step"] for r in train], [r["loss"] for r in train], "-", alpha=0.6, label="train (running)")
+    for k in losses:
+        rows = [r for r in evals if r.get(k) is not None]
+        ax.plot([r["step"] for r in rows], [r[k] for r in rows], "o-", label=k)
+    ax.set(xlabel="step", ylabel="loss", title=title)
+    if train and min(r["loss"] for r in train) > 0:
+        ax.set_yscale("log")
+    if right:
+        _plot_metrics(axes[1], train, evals, others)
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend()
+    return finish(fig, path)
+
+
+def _plot_metrics(ax, train, evals, keys):
+    """Evaluation metrics (fractions shown in %) and the running training accuracy, against the step."""
+    series = [("train accuracy (running)", "-", [(r["step"], r["accuracy"]) for r in train if "accuracy" in r])]
+    series += [(k, "o-", [(r["step"], r[k]) for r in evals if r.get(k) is not None]) for k in keys]
+    for label, style, points in series:
+        if not points:
+            continue
+        steps, values = zip(*points)
+        values = np.asarray(values, dtype=float)
+        scale = 100 if values.max() <= 1 and values.min() >= 0 else 1
+        ax.plot(steps, scale * values, style, alpha=0.85, label=label + (" (%)" if scale == 100 else ""))
+    ax.set(xlabel="step", title="evaluation")
 
 
 def plot_curves(records, path=None):

@@ -29,6 +29,7 @@ to keep information and the difference grows by many orders of magnitude.
 import numpy as np
 
 from ..nn import functional as F
+from ..nn.utils import evaluating
 from ..ops.indexing import stack
 from ..tensor import Tensor
 from ._figure import finish, new_figure
@@ -130,10 +131,8 @@ def state_gradient_norms_by_cell(tokens, vocab_size, embed_dim=32, hidden_size=1
         model = CharRNN(vocab_size, embed_dim, hidden_size, num_layers, cell=cell)
         profiles[f"{cell} (init)"] = state_gradient_norms(model, tokens)
     for name, model in (models or {}).items():
-        was_training = model.training
-        model.eval()
-        profiles[name] = state_gradient_norms(model, tokens)
-        model.train(was_training)
+        with evaluating(model, grad=True):
+            profiles[name] = state_gradient_norms(model, tokens)
     return profiles
 
 

@@ -1,6 +1,7 @@
-"""Utilities for training: gradient clipping and converting parameters to and from one vector."""
+"""Utilities for training: gradient clipping, converting parameters to and from one vector, eval mode for a block."""
 from .clip_grad import clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_, get_total_norm
 from .convert_parameters import parameters_to_vector, vector_to_parameters
+from .mode import evaluating
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm", "parameters_to_vector",
-           "vector_to_parameters"]
+           "vector_to_parameters", "evaluating"]
