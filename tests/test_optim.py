@@ -284,3 +284,173 @@ def test_errors_specific():
     p[0].grad = gn.zeros(3, 3)
     with pytest.raises(RuntimeError, match="gradient of shape"):
         opt.step()
+
+
+# ---- flat buffers: the parameters of a group updated together (optim/_flat.py) --------------------
+def _pair(factory, weights=(W1, W2, W3), dtypes=None):
+    """glassnet and torch parameters from the same weights (dtypes per parameter) and their optimizers."""
+    dtypes = dtypes or [np.float32] * len(weights)
+    gp = [gn.tensor(w.astype(d), requires_grad=True) for w, d in zip(weights, dtypes)]
+    tp = [torch.tensor(w.astype(d), requires_grad=True) for w, d in zip(weights, dtypes)]
+    return gp, tp, factory(optim, gp), factory(torch.optim, tp)
+
+
+def _loss_step(lib, params, opt, set_to_none=True, sign=1.0):
+    dtype = params[0].detach().numpy().dtype
+    x, y = lib.tensor(X.astype(dtype)), lib.tensor(Y.astype(dtype))
+    opt.zero_grad(set_to_none=set_to_none)
+    w2 = params[1] if params[1].dtype == params[0].dtype else params[1].to(params[0].dtype)
+    loss_fn(x, y, params[0], w2, sign).backward()
+    opt.step()
+
+
+def _assert_same(gp, tp, what, rtol=1e-5, atol=1e-6):
+    for i, (g, t) in enumerate(zip(gp, tp)):
+        assert_close(g.array, numpy_of(t), f"{what}: parameter {i}", rtol=rtol, atol=atol)
+
+
+ADAM = ("adam_amsgrad_wd", lambda o, p: o.Adam(p, lr=1e-2, amsgrad=True, weight_decay=0.1))
+SGD_M = ("sgd_nesterov_wd", lambda o, p: o.SGD(p, lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-2))
+
+
+def test_a_group_lives_in_one_flat_buffer_and_the_state_tensors_are_views_of_it():
+    gp, tp, gopt, topt = _pair(ADAM[1])
+    for _ in range(3):
+        _loss_step(gn, gp, gopt)
+        _loss_step(torch, tp, topt)
+    base = gp[0].array.base
+    assert base is not None and base.ndim == 1 and gp[1].array.base is base  # the two with gradients
+    assert gp[2].array.base is None  # never had a gradient: never moved
+    m0, m1 = gopt.state[gp[0]]["exp_avg"], gopt.state[gp[1]]["exp_avg"]
+    assert m0.array.base is m1.array.base and m0.array.base is not base
+    assert gp[0].grad.array.base is gp[1].grad.array.base  # .grad points into the flat gradient
+    saved = gopt.state_dict()["state"][0]["exp_avg"]  # the optimizer's own tensor, live, as in PyTorch
+    before = saved.array.copy()
+    _loss_step(gn, gp, gopt)
+    _loss_step(torch, tp, topt)
+    assert not np.array_equal(saved.array, before)
+    _assert_same(gp, tp, "adam on flat buffers")
+
+
+@pytest.mark.parametrize("name,factory", [ADAM, SGD_M], ids=["adam", "sgd"])
+def test_gradients_kept_between_steps_accumulate_into_the_flat_buffer(name, factory):
+    """zero_grad(set_to_none=False): backward adds straight into the flat gradient; same result as torch."""
+    gp, tp, gopt, topt = _pair(factory)
+    for _ in range(5):
+        _loss_step(gn, gp, gopt, set_to_none=False)
+        _loss_step(torch, tp, topt, set_to_none=False)
+    grad_view = gp[0].grad.array
+    _loss_step(gn, gp, gopt, set_to_none=False)
+    _loss_step(torch, tp, topt, set_to_none=False)
+    assert gp[0].grad.array is grad_view  # no copy was needed
+    _assert_same(gp, tp, f"{name}, gradients kept")
+
+
+@pytest.mark.parametrize("name,factory", [ADAM, SGD_M], ids=["adam", "sgd"])
+def test_replacing_data_grad_or_state_midway_is_seen(name, factory):
+    gp, tp, gopt, topt = _pair(factory)
+    for _ in range(3):
+        _loss_step(gn, gp, gopt)
+        _loss_step(torch, tp, topt)
+    new = (RNG.standard_normal(W1.shape) * 0.3).astype(np.float32)
+    gp[0].data = gn.tensor(new.copy())  # p.data = ...: new storage, the flat view is lost
+    with torch.no_grad():
+        tp[0].data = torch.tensor(new.copy())
+    for _ in range(3):
+        _loss_step(gn, gp, gopt)
+        _loss_step(torch, tp, topt)
+    _assert_same(gp, tp, f"{name} after p.data = ...")
+    assert gp[0].array.base is gp[1].array.base  # flattened again
+    # p.grad = a tensor the user keeps: its values are used, its storage is left alone
+    grads = [(RNG.standard_normal(w.shape) * 0.1).astype(np.float32) for w in (W1, W2)]
+    mine = [gn.tensor(g.copy()) for g in grads]
+    arrays = [m.array for m in mine]
+    for g, t, m, a in zip(gp, tp, mine, grads):
+        g.grad, t.grad = m, torch.tensor(a.copy())
+    gopt.step()
+    topt.step()
+    assert all(m.array is a for m, a in zip(mine, arrays))
+    np.testing.assert_array_equal(mine[0].array, grads[0])
+    _assert_same(gp, tp, f"{name} after p.grad = ...")
+    # a state tensor replaced by the user
+    key = "exp_avg" if name.startswith("adam") else "momentum_buffer"
+    gopt.state[gp[1]][key] = gn.tensor(gopt.state[gp[1]][key].array * 0.5)
+    topt.state[tp[1]][key].mul_(0.5)
+    _loss_step(gn, gp, gopt)
+    _loss_step(torch, tp, topt)
+    _assert_same(gp, tp, f"{name} after replacing state {key}")
+
+
+def test_a_parameter_sharing_memory_with_a_numpy_array_stays_in_it():
+    """Parameter(array) shares the array (as torch.from_numpy would): updates show in the user's array."""
+    mine = W1.copy()
+    gp = [gn.nn.Parameter(mine), gn.tensor(W2.copy(), requires_grad=True)]
+    tp = [torch.tensor(W1.copy(), requires_grad=True), torch.tensor(W2.copy(), requires_grad=True)]
+    gopt, topt = ADAM[1](optim, gp), ADAM[1](torch.optim, tp)
+    for _ in range(5):
+        _loss_step(gn, gp, gopt)
+        _loss_step(torch, tp, topt)
+    assert gp[0].array is mine
+    np.testing.assert_allclose(mine, tp[0].detach().numpy(), rtol=1e-5, atol=1e-6)
+    _assert_same(gp, tp, "shared-memory parameter")
+
+
+def test_parameters_that_have_no_gradient_on_some_steps():
+    """A parameter without a gradient is skipped (no state, no update); the rest are still right."""
+    gp, tp, gopt, topt = _pair(ADAM[1])
+    for step in range(8):
+        for lib, params, opt in ((gn, gp, gopt), (torch, tp, topt)):
+            x, y = lib.tensor(X), lib.tensor(Y)
+            opt.zero_grad()
+            w1 = params[0] if step % 3 else params[0].detach()  # no gradient for w1 every third step
+            loss_fn(x, y, w1, params[1]).backward()
+            opt.step()
+    _assert_same(gp, tp, "gradients on some steps")
+    assert float(gopt.state[gp[0]]["step"].array) == float(topt.state[tp[0]]["step"]) == 5.0
+    assert float(gopt.state[gp[1]]["step"].array) == 8.0
+
+
+def test_mixed_dtypes_in_a_group_and_groups_added_later():
+    gp, tp, gopt, topt = _pair(lambda o, p: o.Adam(p[:1], lr=1e-2), dtypes=[np.float32, np.float64, np.float32])
+    for lib, params, opt in ((gn, gp, gopt), (torch, tp, topt)):
+        opt.add_param_group({"params": params[1:], "lr": 5e-3})
+    for _ in range(5):
+        _loss_step(gn, gp, gopt)
+        _loss_step(torch, tp, topt)
+    assert gp[1].dtype == np.float64 and gopt.state[gp[1]]["exp_avg"].dtype == np.float64
+    _assert_same(gp, tp, "mixed dtypes and an added group")
+
+
+@pytest.mark.parametrize("name,factory,sign", CONFIGS, ids=[c[0] for c in CONFIGS])
+def test_load_state_dict_into_a_stepped_optimizer(name, factory, sign):
+    """Loading replaces the state tensors of an optimizer whose buffers are already flat; the next
+    steps use the loaded values (same as an optimizer that never stopped)."""
+    ref = make_params(gn)
+    ref_opt = factory(optim, ref)
+    train(gn, ref, ref_opt, 6, sign)
+    saved = {"state": {i: {k: gn.tensor(v.array.copy()) for k, v in s.items()}
+                       for i, s in ref_opt.state_dict()["state"].items()},
+             "param_groups": ref_opt.state_dict()["param_groups"]}
+    other = make_params(gn)
+    opt = factory(optim, other)
+    train(gn, other, opt, 2, sign)  # its own flat buffers, different values
+    for p, r in zip(other, ref):
+        p.array[...] = r.array
+    opt.load_state_dict(saved)
+    train(gn, other, opt, 4, sign)
+    train(gn, ref, ref_opt, 4, sign)
+    for i, (a, b) in enumerate(zip(other, ref)):
+        np.testing.assert_array_equal(a.array, b.array, err_msg=f"{name}: parameter {i}")
+
+
+def test_a_step_counts_as_an_in_place_change_of_each_parameter():
+    gp = make_params(gn)
+    opt = optim.SGD(gp, lr=0.1)
+    x, y = gn.tensor(X), gn.tensor(Y)
+    loss_fn(x, y, gp[0], gp[1]).backward()
+    versions = [p._version for p in gp]
+    stale = loss_fn(x, y, gp[0], gp[1])  # recorded before the step
+    opt.step()
+    assert [p._version for p in gp] == [versions[0] + 1, versions[1] + 1, versions[2]]
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        stale.backward()

@@ -1,7 +1,7 @@
 """Adadelta: step sizes from running averages of squared gradients and squared updates."""
 import numpy as np
 
-from .optimizer import Optimizer, check_nonnegative, reject_differentiable
+from .optimizer import Optimizer, check_nonnegative, decayed_grad, reject_differentiable
 
 __all__ = ["Adadelta"]
 
@@ -18,8 +18,9 @@ class Adadelta(Optimizer):
         u = rho * u + (1 - rho) * delta^2
         p = p - lr * delta
 
-    State per parameter: 'step', 'square_avg' (v) and 'acc_delta' (u). `foreach` and `capturable`
-    are accepted for PyTorch compatibility and ignored.
+    State per parameter: 'step', 'square_avg' (v) and 'acc_delta' (u). All parameters of a group are
+    updated at once, on flat arrays (see _flat.py), as PyTorch's `foreach` asks for; `foreach` and
+    `capturable` are accepted for compatibility.
     """
 
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *, capturable=False,
@@ -36,34 +37,29 @@ class Adadelta(Optimizer):
         if float(group["rho"]) > 1.0:
             raise ValueError(f"Adadelta: invalid rho value {group['rho']!r}; expected 0 <= rho <= 1")
 
-    def step(self, closure=None):
-        """One update of every parameter that has a gradient; returns closure() if given."""
-        loss = self._run_closure(closure)
-        for group in self.param_groups:
-            lr = float(group["lr"])
-            rho = float(group["rho"])
-            eps = float(group["eps"])
-            weight_decay = float(group["weight_decay"])
-            for p, data, g in self._grads(group):
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = self._new_step()
-                    state["square_avg"] = self._zeros_like(data)
-                    state["acc_delta"] = self._zeros_like(data)
-                state["step"].array += 1
-                if group["maximize"]:
-                    g = -g
-                if weight_decay != 0:
-                    g = g + weight_decay * data
-                v = state["square_avg"].array
-                u = state["acc_delta"].array
-                v *= rho
-                v += (1 - rho) * g * g
-                std = np.sqrt(v + eps)
-                delta = np.sqrt(u + eps)
-                delta /= std
-                delta *= g
-                u *= rho
-                u += (1 - rho) * delta * delta
-                data -= lr * delta
-        return loss
+    def _state_keys(self, group):
+        return {"step": 0, "square_avg": 0.0, "acc_delta": 0.0}
+
+    def _update(self, group, b):
+        """The rule above on the bucket's arrays (b.param, b.grad, b.state: flat over the group)."""
+        lr, rho, eps = float(group["lr"]), float(group["rho"]), float(group["eps"])
+        b.advance_steps()
+        g = decayed_grad(b, group["maximize"], float(group["weight_decay"]))
+        v, u = b.state["square_avg"], b.state["acc_delta"]
+        std, delta = b.scratch(1), b.scratch(2)
+        v *= rho  # v = rho * v + (1 - rho) * g^2
+        np.multiply(g, 1 - rho, out=std)
+        std *= g
+        v += std
+        np.add(v, eps, out=std)  # delta = sqrt(u + eps) / sqrt(v + eps) * g
+        np.sqrt(std, out=std)
+        np.add(u, eps, out=delta)
+        np.sqrt(delta, out=delta)
+        delta /= std
+        delta *= g
+        u *= rho  # u = rho * u + (1 - rho) * delta^2
+        np.multiply(delta, 1 - rho, out=std)
+        std *= delta
+        u += std
+        delta *= lr  # p = p - lr * delta
+        b.param -= delta

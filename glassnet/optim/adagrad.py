@@ -1,8 +1,7 @@
 """Adagrad: per-coordinate learning rates scaled by the accumulated squared gradients."""
 import numpy as np
 
-from ..tensor import Tensor
-from .optimizer import Optimizer, check_nonnegative, reject_differentiable
+from .optimizer import Optimizer, check_nonnegative, decayed_grad, reject_differentiable
 
 __all__ = ["Adagrad"]
 
@@ -18,8 +17,9 @@ class Adagrad(Optimizer):
         s = s + g^2                           (s starts at initial_accumulator_value)
         p = p - clr * g / (sqrt(s) + eps)
 
-    State per parameter (created at construction, as in PyTorch): 'step' and 'sum' (s). `foreach`
-    and `fused` are accepted for PyTorch compatibility and ignored.
+    State per parameter (created at construction, as in PyTorch): 'step' and 'sum' (s). All parameters
+    of a group are updated at once, on flat arrays (see _flat.py), which is what PyTorch's `foreach`
+    and `fused` ask for; both are accepted for compatibility.
     """
 
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
@@ -28,14 +28,12 @@ class Adagrad(Optimizer):
         defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value, maximize=maximize)
         super().__init__(params, defaults)
-        for group in self.param_groups:
+        for group in self.param_groups:  # PyTorch makes Adagrad's state at construction
             for p in group["params"]:
-                self._init_state(p, group)
+                self._fill_state(p, self._state_keys(group))
 
-    def _init_state(self, p, group):
-        state = self.state[p]
-        state["step"] = self._new_step()
-        state["sum"] = Tensor._make(np.full_like(p.array, float(group["initial_accumulator_value"])))
+    def _state_keys(self, group):
+        return {"step": 0, "sum": float(group["initial_accumulator_value"])}
 
     def _check_group(self, group):
         check_nonnegative("Adagrad", "lr", group["lr"], "learning rate")
@@ -45,28 +43,18 @@ class Adagrad(Optimizer):
                           "initial_accumulator_value value")
         check_nonnegative("Adagrad", "eps", group["eps"], "epsilon value")
 
-    def step(self, closure=None):
-        """One update of every parameter that has a gradient; returns closure() if given."""
-        loss = self._run_closure(closure)
-        for group in self.param_groups:
-            lr = float(group["lr"])
-            lr_decay = float(group["lr_decay"])
-            eps = float(group["eps"])
-            weight_decay = float(group["weight_decay"])
-            for p, data, g in self._grads(group):
-                state = self.state[p]
-                if len(state) == 0:  # a group added after construction
-                    self._init_state(p, group)
-                state["step"].array += 1
-                t = float(state["step"].array)
-                if group["maximize"]:
-                    g = -g
-                if weight_decay != 0:
-                    g = g + weight_decay * data
-                clr = lr / (1 + (t - 1) * lr_decay)
-                s = state["sum"].array
-                s += g * g
-                std = np.sqrt(s)
-                std += eps
-                data += (-clr * g) / std
-        return loss
+    def _update(self, group, b):
+        """The rule above on the bucket's arrays (b.param, b.grad, b.state: flat over the group)."""
+        lr, lr_decay, eps = float(group["lr"]), float(group["lr_decay"]), float(group["eps"])
+        t = b.advance_steps()
+        g = decayed_grad(b, group["maximize"], float(group["weight_decay"]))
+        clr = lr / (1 + (t - 1) * lr_decay)
+        std = b.scratch(1)
+        s = b.state["sum"]
+        np.multiply(g, g, out=std)  # s = s + g^2
+        s += std
+        np.sqrt(s, out=std)  # p = p - clr * g / (sqrt(s) + eps)
+        std += eps
+        step = np.multiply(g, -clr, out=b.scratch(0))
+        step /= std
+        b.param += step

@@ -1,7 +1,7 @@
 """Adam (adaptive moment estimation), with optional AMSGrad and decoupled weight decay."""
 import numpy as np
 
-from .optimizer import Optimizer, check_betas, check_nonnegative, lerp_, reject_differentiable
+from .optimizer import Optimizer, check_betas, check_nonnegative, decayed_grad, lerp_, reject_differentiable
 
 __all__ = ["Adam"]
 
@@ -21,8 +21,9 @@ class Adam(Optimizer):
         p = p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
 
     State per parameter: 'step' (float32 scalar Tensor), 'exp_avg' (m), 'exp_avg_sq' (v) and
-    'max_exp_avg_sq' (with amsgrad). `foreach`, `capturable` and `fused` are accepted for PyTorch
-    compatibility and ignored.
+    'max_exp_avg_sq' (with amsgrad). All parameters of a group are updated at once, on flat arrays
+    (see _flat.py), which is what PyTorch's `foreach` and `fused` ask for; both are accepted for
+    compatibility, as is `capturable`.
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
@@ -41,44 +42,33 @@ class Adam(Optimizer):
         check_betas(name, group["betas"])
         check_nonnegative(name, "weight_decay", group["weight_decay"], "weight_decay value")
 
-    def step(self, closure=None):
-        """One update of every parameter that has a gradient; returns closure() if given."""
-        loss = self._run_closure(closure)
-        for group in self.param_groups:
-            lr = float(group["lr"])
-            beta1, beta2 = (float(b) for b in group["betas"])
-            eps = float(group["eps"])
-            weight_decay = float(group["weight_decay"])
-            for p, data, g in self._grads(group):
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = self._new_step()
-                    state["exp_avg"] = self._zeros_like(data)
-                    state["exp_avg_sq"] = self._zeros_like(data)
-                    if group["amsgrad"]:
-                        state["max_exp_avg_sq"] = self._zeros_like(data)
-                if group["amsgrad"] and "max_exp_avg_sq" not in state:
-                    state["max_exp_avg_sq"] = self._zeros_like(data)
-                if group["maximize"]:
-                    g = -g
-                state["step"].array += 1
-                t = float(state["step"].array)
-                if weight_decay != 0:
-                    if group["decoupled_weight_decay"]:
-                        data *= 1 - lr * weight_decay
-                    else:
-                        g = g + weight_decay * data
-                m = state["exp_avg"].array
-                v = state["exp_avg_sq"].array
-                lerp_(m, g, 1 - beta1)
-                v *= beta2
-                v += (1 - beta2) * g * g
-                if group["amsgrad"]:
-                    v_max = state["max_exp_avg_sq"].array
-                    np.maximum(v_max, v, out=v_max)
-                    v = v_max
-                step_size = lr / (1 - beta1 ** t)
-                denom = np.sqrt(v) / (1 - beta2 ** t) ** 0.5
-                denom += eps
-                data += (-step_size * m) / denom
-        return loss
+    def _state_keys(self, group):
+        keys = {"step": 0, "exp_avg": 0.0, "exp_avg_sq": 0.0}
+        if group["amsgrad"]:
+            keys["max_exp_avg_sq"] = 0.0
+        return keys
+
+    def _update(self, group, b):
+        """The rule above on the bucket's arrays (b.param, b.grad, b.state: flat over the group)."""
+        lr, eps, weight_decay = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
+        beta1, beta2 = (float(beta) for beta in group["betas"])
+        t = b.advance_steps()
+        p, tmp = b.param, b.scratch(1)
+        if weight_decay != 0 and group["decoupled_weight_decay"]:
+            p *= 1 - lr * weight_decay
+            weight_decay = 0.0
+        g = decayed_grad(b, group["maximize"], weight_decay)
+        m, v = b.state["exp_avg"], b.state["exp_avg_sq"]
+        lerp_(m, g, 1 - beta1, tmp)  # m = beta1 * m + (1 - beta1) * g
+        v *= beta2  # v = beta2 * v + (1 - beta2) * g^2
+        np.multiply(g, 1 - beta2, out=tmp)
+        tmp *= g
+        v += tmp
+        if group["amsgrad"]:
+            v = np.maximum(b.state["max_exp_avg_sq"], v, out=b.state["max_exp_avg_sq"])
+        denom = np.sqrt(v, out=b.scratch(0))  # sqrt(v) / sqrt(1 - beta2^t) + eps
+        denom /= (1 - beta2 ** t) ** 0.5
+        denom += eps
+        np.multiply(m, -lr / (1 - beta1 ** t), out=tmp)  # p = p - lr / (1 - beta1^t) * m / denom
+        tmp /= denom
+        p += tmp

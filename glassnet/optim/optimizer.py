@@ -14,6 +14,7 @@ import numpy as np
 
 from ..autograd import grad_mode
 from ..tensor import Tensor
+from ._flat import FlatBucket, ScratchPool, SingleBucket, _movable
 
 __all__ = ["Optimizer", "required"]
 
@@ -73,6 +74,8 @@ class Optimizer:
             )
         self.state = defaultdict(dict)
         self.param_groups = []
+        self._flat = {}  # group index -> (group, its parameters with gradients, flat buckets, lone parameters)
+        self._scratch = ScratchPool()
         groups = list(params)
         if len(groups) == 0:
             raise ValueError(f"{name}: optimizer got an empty parameter list")
@@ -148,33 +151,78 @@ class Optimizer:
                     p.grad.detach_()
                     p.grad.array[...] = 0
 
+    # ---- the update ------------------------------------------------------------------------------
     def step(self, closure=None):
-        """Update every parameter that has a gradient; `closure` re-evaluates the loss and returns it."""
+        """Update every parameter that has a gradient; `closure` re-evaluates the loss and returns it.
+
+        The parameters of each group are updated together (see _flat.py): `_update(group, bucket)`
+        applies the optimizer's rule once to flat arrays spanning all of them.
+        """
+        self._opt_called = True
+        loss = self._run_closure(closure)
+        for index, group in enumerate(self.param_groups):
+            for bucket in self._buckets(index, group):
+                self._update(group, bucket)
+                _mark_updated(bucket.params)
+        return loss
+
+    def _update(self, group, bucket):
+        """Apply the update rule to `bucket` (arrays param, grad, state[...]); subclasses implement it."""
         raise NotImplementedError(f"{type(self).__name__} does not implement step")
+
+    def _state_keys(self, group):
+        """The state buffers every parameter of `group` has before its update: name -> initial value
+        ('step': the float32 counter, from 0; others: arrays of the parameter's shape filled with the
+        value). Buffers that the update itself creates (SGD's momentum, a copy of the first gradient)
+        are not listed."""
+        return {}
+
+    def _fill_state(self, p, keys):
+        """Create the missing state buffers of `p` listed in `keys` (see _state_keys)."""
+        state = self.state[p]
+        for key, value in keys.items():
+            if key not in state:
+                state[key] = self._new_step() if key == "step" else Tensor._make(np.full_like(p.array, value))
+
+    def _buckets(self, index, group):
+        """The parameters of `group` that have a gradient, as buckets ready for `_update`: the flat
+        buckets of the previous step when nothing has changed since, else new ones (see _flat.py)."""
+        params = [p for p in group["params"] if p.grad is not None]
+        if not params:
+            return []
+        keys = self._state_keys(group)
+        if not _still_valid(self._flat.get(index), group, params, self.state, keys):
+            self._flatten_group(index, group, params, keys)
+        _, _, flat, alone = self._flat[index]
+        for bucket in flat:
+            bucket.gather_grads()
+        return flat + [SingleBucket(p, self.state, self._scratch) for p in alone]
+
+    def _flatten_group(self, index, group, params, keys):
+        """Sort the parameters into flat buckets (one per dtype, set of state buffers and step count)
+        and those updated alone (storage shared with something else), and cache the result."""
+        self._flat.pop(index, None)  # drop the old views before asking who else holds the arrays
+        same = {}
+        alone = []
+        for p in params:
+            if p.grad.shape != p.shape:
+                raise RuntimeError(f"{type(self).__name__}.step: parameter of shape {p.shape} has a gradient "
+                                   f"of shape {p.grad.shape}")
+            self._fill_state(p, keys)
+            state = self.state[p]
+            if not _movable(p) or not all(isinstance(t, Tensor) for t in state.values()):
+                alone.append(p)
+                continue
+            step = float(state["step"].array) if "step" in state else None
+            same.setdefault((p.dtype, tuple(sorted(state)), step), []).append(p)
+        flat = [FlatBucket(ps, self.state, self._scratch) for ps in same.values()]
+        self._flat[index] = (group, params, flat, alone)
 
     def _run_closure(self, closure):
         if closure is None:
             return None
         with grad_mode.enable_grad():
             return closure()
-
-    def _grads(self, group):
-        """(param, param.array, grad array) for each parameter of `group` that has a gradient."""
-        name = type(self).__name__
-        out = []
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            g = p.grad.array
-            if g.shape != p.array.shape:
-                raise RuntimeError(f"{name}.step: parameter of shape {p.shape} has a gradient of shape {g.shape}")
-            if g.dtype != p.array.dtype:
-                g = g.astype(p.array.dtype)
-            out.append((p, p.array, g))
-        return out
-
-    def _zeros_like(self, array):
-        return Tensor._make(np.zeros_like(array))
 
     @staticmethod
     def _new_step():
@@ -200,7 +248,7 @@ class Optimizer:
             groups.append(packed)
         state = {}
         for p, s in self.state.items():
-            if id(p) in index_of:
+            if id(p) in index_of and s:  # parameters without state (SGD without momentum) are left out
                 state[index_of[id(p)]] = dict(s)
         return {"state": state, "param_groups": groups}
 
@@ -300,12 +348,51 @@ def reject_differentiable(opt, differentiable):
         )
 
 
-def lerp_(start, end, weight):
-    """start <- start + weight * (end - start), in place, rounded as PyTorch's lerp (two branches)."""
+def lerp_(start, end, weight, tmp):
+    """start <- start + weight * (end - start), in place, rounded as PyTorch's lerp (two branches);
+    `tmp` is a scratch array of start's shape."""
     w = start.dtype.type(weight)
+    np.subtract(end, start, out=tmp)
     if abs(w) < 0.5:
-        start += w * (end - start)
+        tmp *= w
+        start += tmp
     else:
-        start[...] = end - (end - start) * (start.dtype.type(1) - w)
+        tmp *= start.dtype.type(1) - w
+        np.subtract(end, tmp, out=start)
     return start
 
+
+def decayed_grad(bucket, maximize, weight_decay):
+    """The gradient the update rules use: g = -g if maximize, then g + weight_decay * p (L2 penalty).
+    The gradient itself is left alone: a changed one is written into the bucket's scratch 0."""
+    if not maximize and weight_decay == 0:
+        return bucket.grad
+    g = bucket.scratch(0)
+    if weight_decay == 0:
+        return np.negative(bucket.grad, out=g)
+    np.multiply(bucket.param, weight_decay, out=g)
+    if maximize:
+        g -= bucket.grad
+    else:
+        g += bucket.grad
+    return g
+
+
+def _mark_updated(params):
+    """Count an in-place change of each updated parameter, so that a graph recorded before the step
+    refuses to backpropagate through the old values (PyTorch's version counter)."""
+    for p in params:
+        p._bump_version()
+
+
+def _still_valid(cached, group, params, state, keys):
+    """True when the cached buckets of a group still describe it: the same group, the same parameters
+    with gradients (in order), every flat view intact."""
+    if cached is None:
+        return False
+    old_group, old_params, flat, _ = cached
+    if old_group is not group or len(old_params) != len(params):
+        return False
+    if any(p is not q for p, q in zip(params, old_params)):
+        return False
+    return all(bucket.still_valid(state, keys) for bucket in flat)

@@ -1,7 +1,7 @@
 """RMSprop: divide the gradient by a running root mean square of recent gradients."""
 import numpy as np
 
-from .optimizer import Optimizer, check_nonnegative, lerp_, reject_differentiable
+from .optimizer import Optimizer, check_nonnegative, decayed_grad, lerp_, reject_differentiable
 
 __all__ = ["RMSprop"]
 
@@ -19,7 +19,8 @@ class RMSprop(Optimizer):
         p = p - lr * g / avg                        (otherwise)
 
     State per parameter: 'step', 'square_avg' (v), 'momentum_buffer' (b, when momentum > 0) and
-    'grad_avg' (ga, when centered). `capturable` and `foreach` are accepted and ignored.
+    'grad_avg' (ga, when centered). All parameters of a group are updated at once, on flat arrays
+    (see _flat.py), as PyTorch's `foreach` asks for; `foreach` and `capturable` are accepted.
     """
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
@@ -36,43 +37,42 @@ class RMSprop(Optimizer):
         check_nonnegative("RMSprop", "weight_decay", group["weight_decay"], "weight_decay value")
         check_nonnegative("RMSprop", "alpha", group["alpha"], "alpha value")
 
-    def step(self, closure=None):
-        """One update of every parameter that has a gradient; returns closure() if given."""
-        loss = self._run_closure(closure)
-        for group in self.param_groups:
-            lr = float(group["lr"])
-            alpha = float(group["alpha"])
-            eps = float(group["eps"])
-            weight_decay = float(group["weight_decay"])
-            momentum = float(group["momentum"])
-            for p, data, g in self._grads(group):
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = self._new_step()
-                    state["square_avg"] = self._zeros_like(data)
-                if momentum > 0 and "momentum_buffer" not in state:
-                    state["momentum_buffer"] = self._zeros_like(data)
-                if group["centered"] and "grad_avg" not in state:
-                    state["grad_avg"] = self._zeros_like(data)
-                if group["maximize"]:
-                    g = -g
-                state["step"].array += 1
-                if weight_decay != 0:
-                    g = g + weight_decay * data
-                v = state["square_avg"].array
-                v *= alpha
-                v += (1 - alpha) * g * g
-                if group["centered"]:
-                    ga = lerp_(state["grad_avg"].array, g, 1 - alpha)
-                    avg = np.sqrt(v + (-1.0 * ga) * ga)
-                else:
-                    avg = np.sqrt(v)
-                avg += eps
-                if momentum > 0:
-                    buf = state["momentum_buffer"].array
-                    buf *= momentum
-                    buf += g / avg
-                    data -= lr * buf
-                else:
-                    data += (-lr * g) / avg
-        return loss
+    def _state_keys(self, group):
+        keys = {"step": 0, "square_avg": 0.0}
+        if float(group["momentum"]) > 0:
+            keys["momentum_buffer"] = 0.0
+        if group["centered"]:
+            keys["grad_avg"] = 0.0
+        return keys
+
+    def _update(self, group, b):
+        """The rule above on the bucket's arrays (b.param, b.grad, b.state: flat over the group)."""
+        lr, alpha, eps = float(group["lr"]), float(group["alpha"]), float(group["eps"])
+        momentum = float(group["momentum"])
+        b.advance_steps()
+        g = decayed_grad(b, group["maximize"], float(group["weight_decay"]))
+        avg = b.scratch(1)
+        v = b.state["square_avg"]
+        v *= alpha  # v = alpha * v + (1 - alpha) * g^2
+        np.multiply(g, 1 - alpha, out=avg)
+        avg *= g
+        v += avg
+        if group["centered"]:  # avg = sqrt(v - ga^2) + eps
+            ga = lerp_(b.state["grad_avg"], g, 1 - alpha, avg)
+            np.multiply(ga, ga, out=avg)
+            np.subtract(v, avg, out=avg)
+            np.sqrt(avg, out=avg)
+        else:  # avg = sqrt(v) + eps
+            np.sqrt(v, out=avg)
+        avg += eps
+        if momentum > 0:  # b = momentum * b + g / avg;  p = p - lr * b
+            buf = b.state["momentum_buffer"]
+            buf *= momentum
+            np.divide(g, avg, out=avg)
+            buf += avg
+            np.multiply(buf, lr, out=avg)
+            b.param -= avg
+        else:  # p = p - lr * g / avg
+            step = np.multiply(g, -lr, out=b.scratch(0))
+            step /= avg
+            b.param += step

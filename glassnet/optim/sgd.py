@@ -1,6 +1,7 @@
 """Stochastic gradient descent, optionally with momentum, Nesterov momentum and weight decay."""
-from ..tensor import Tensor
-from .optimizer import Optimizer, check_nonnegative, reject_differentiable
+import numpy as np
+
+from .optimizer import Optimizer, check_nonnegative, decayed_grad, reject_differentiable
 
 __all__ = ["SGD"]
 
@@ -17,8 +18,9 @@ class SGD(Optimizer):
         g = g + momentum * b if nesterov else b
         p = p - lr * g
 
-    State per parameter: 'momentum_buffer' (only when momentum != 0). `foreach` and `fused` are
-    accepted for PyTorch compatibility and ignored.
+    State per parameter: 'momentum_buffer' (only when momentum != 0). All parameters of a group are
+    updated at once, on flat arrays (see _flat.py), which is what PyTorch's `foreach` and `fused` ask
+    for; both are accepted for compatibility.
     """
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *, maximize=False,
@@ -38,28 +40,23 @@ class SGD(Optimizer):
                 f"{group['momentum']}, dampening={group['dampening']}"
             )
 
-    def step(self, closure=None):
-        """One update of every parameter that has a gradient; returns closure() if given."""
-        loss = self._run_closure(closure)
-        for group in self.param_groups:
-            lr = float(group["lr"])
-            momentum = float(group["momentum"])
-            dampening = float(group["dampening"])
-            weight_decay = float(group["weight_decay"])
-            for p, data, g in self._grads(group):
-                if group["maximize"]:
-                    g = -g
-                if weight_decay != 0:
-                    g = g + weight_decay * data
-                if momentum != 0:
-                    state = self.state[p]
-                    buf = state.get("momentum_buffer")
-                    if buf is None:
-                        buf = state["momentum_buffer"] = Tensor._make(g.copy())
-                    else:
-                        buf.array *= momentum
-                        buf.array += (1 - dampening) * g
-                    g = g + momentum * buf.array if group["nesterov"] else buf.array
-                data -= lr * g
-        return loss
-
+    def _update(self, group, b):
+        """The rule above on the bucket's arrays (b.param, b.grad, b.state: flat over the group)."""
+        lr, momentum, dampening = float(group["lr"]), float(group["momentum"]), float(group["dampening"])
+        g = decayed_grad(b, group["maximize"], float(group["weight_decay"]))
+        step = b.scratch(1)
+        if momentum != 0:
+            buf = b.state.get("momentum_buffer")
+            if buf is None:  # t = 1: b = g
+                b.add_state("momentum_buffer", g)
+                buf = b.state["momentum_buffer"]
+            else:  # b = momentum * b + (1 - dampening) * g
+                buf *= momentum
+                buf += np.multiply(g, 1 - dampening, out=step) if dampening != 0 else g
+            if group["nesterov"]:  # g = g + momentum * b
+                np.multiply(buf, momentum, out=step)
+                g = np.add(step, g, out=step)
+            else:
+                g = buf
+        np.multiply(g, lr, out=step)  # p = p - lr * g
+        b.param -= step
