@@ -136,9 +136,10 @@ class ScaledDotProductAttention(Function):
         dP = _unbroadcast(np.matmul(dO, _swap(v)), P.shape)
         if dW is not None:
             dP = dP + dW.array
-        dP = self._dropped(dP)
-        dS = dP - np.einsum("...j,...j->...", dP, P)[..., None]
-        dS *= P
+        dP = self._dropped(dP)  # a new array here (never a saved one), so dS can be built in it
+        dP -= np.einsum("...j,...j->...", dP, P)[..., None]
+        dP *= P
+        dS = dP
         dq = dk = None
         if need[0]:
             dq = np.matmul(dS, k)
