@@ -16,6 +16,7 @@ from .dtypes import (  # noqa: F401
 from .device import device  # noqa: F401
 from . import cuda, backends  # noqa: F401
 from .ops import *  # noqa: F401,F403
+from . import fft, linalg  # noqa: F401,E402  (the torch.fft and torch.linalg namespaces)
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: F401
 from . import nn  # noqa: F401,E402
 

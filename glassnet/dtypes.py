@@ -110,7 +110,11 @@ def promote(a, b):
             return _default_float
         if isinstance(scalar, builtins.int) and not isinstance(scalar, builtins.bool) and dtype.kind == "b":
             return int64
+        if isinstance(scalar, builtins.complex) and dtype.kind != "c":  # x * 1j: complex of x's precision
+            return complex128 if dtype == float64 else complex64
         return dtype
+    if "c" in (a.kind, b.kind):  # a complex dtype wins, at the larger float precision of the two
+        return a if b.kind in "biu" else b if a.kind in "biu" else np.promote_types(a, b)
     if a.kind == "f" and b.kind != "f":
         return a
     if b.kind == "f" and a.kind != "f":

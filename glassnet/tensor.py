@@ -711,6 +711,21 @@ class Tensor:
     def t(self): return ops.t(self)
     def unflatten(self, dim, sizes): return ops.unflatten(self, dim, sizes)
     def ravel(self): return ops.ravel(self)
+    real = property(lambda self: ops.real(self), doc="The real part (see ops/fourier.py)")
+    imag = property(lambda self: ops.imag(self), doc="The imaginary part of a complex tensor")
+    def conj(self): return ops.conj(self)
+    def angle(self): return ops.angle(self)
+    def sgn(self): return ops.sgn(self)
+    def is_complex(self): return ops.is_complex(self)
+    def stft(self, n_fft, *args, **kwargs): return ops.stft(self, n_fft, *args, **kwargs)
+    def det(self): return ops.det(self)
+    def logdet(self): return ops.logdet(self)
+    def slogdet(self): return ops.slogdet(self)
+    def inverse(self): return ops.inverse(self)
+    def pinverse(self, rcond=1e-15): return ops.pinverse(self, rcond)
+    def cholesky(self, upper=False): return ops.cholesky(self, upper=upper)
+    def matrix_power(self, n): return ops.matrix_power(self, n)
+    def cross(self, other, dim=None): return ops.cross(self, other, dim)
     # fmt: on
 
     @property

@@ -15,6 +15,8 @@ scatter      scatter scatter_reduce index_add index_copy index_fill
 slicing      unbind select narrow tensor_split repeat_interleave take take_along_dim unfold diff meshgrid
 sorting      sort argsort topk kthvalue median nanmedian quantile nanquantile unique searchsorted bucketize
 matrix       diagonal diag diag_embed trace einsum
+linear_algebra  torch.linalg (glassnet.linalg): inv solve det slogdet cholesky qr eigh svd pinv norms ...
+fourier      torch.fft (glassnet.fft): fft ifft rfft irfft (2-D, n-D), stft; complex parts real imag angle conj
 activation   relu leaky_relu elu gelu silu sigmoid tanh softplus softmax log_softmax
 
 The fused layers below are reached through glassnet.nn.functional (as in torch.nn.functional):
@@ -33,8 +35,10 @@ from .arithmetic import *  # noqa: F401,F403
 from .comparison import *  # noqa: F401,F403
 from .cumulative import *  # noqa: F401,F403
 from .elementwise import *  # noqa: F401,F403
+from .fourier import *  # noqa: F401,F403
 from .indexing import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
+from .linear_algebra import *  # noqa: F401,F403
 from .matrix import *  # noqa: F401,F403
 from .reduction import *  # noqa: F401,F403
 from .scatter import *  # noqa: F401,F403

@@ -40,7 +40,7 @@ def operands(a, b, op):
 
 
 def _scalar(x, op):
-    if isinstance(x, (builtins.bool, builtins.int, builtins.float, np.generic)):
+    if isinstance(x, (builtins.bool, builtins.int, builtins.float, builtins.complex, np.generic)):
         return x.item() if isinstance(x, np.generic) else x
     if isinstance(x, np.ndarray):
         raise TypeError(f"{op}: got a NumPy array; wrap it with glassnet.tensor() first")

@@ -1,7 +1,8 @@
 """Arithmetic: add, sub, mul, div (true, floor and trunc), remainder, fmod, pow, neg, matmul.
 
 Binary operations broadcast as NumPy does. In the backward, a gradient that was broadcast is summed
-back to its input's shape with `sum_to` (the adjoint of broadcasting).
+back to its input's shape with `sum_to` (the adjoint of broadcasting). Complex operands (FFT results)
+follow PyTorch's gradient convention, which puts a conjugate on each factor of a product (see fourier.py).
 """
 import numpy as np
 
@@ -11,7 +12,7 @@ from ._util import check_broadcast, operands
 from .shape import sum_to
 
 __all__ = ["add", "sub", "subtract", "rsub", "mul", "multiply", "div", "divide", "true_divide", "floor_divide",
-    "remainder", "fmod", "pow", "float_power", "neg", "negative", "matmul", "addcmul", "addcdiv"]
+    "remainder", "fmod", "pow", "float_power", "neg", "negative", "conj", "matmul", "addcmul", "addcdiv"]
 
 
 class Add(Function):
@@ -41,7 +42,7 @@ class Sub(Function):
 
 
 class Mul(Function):
-    """y = a * b.   da = sum_to(dy * b), db = sum_to(dy * a)."""
+    """y = a * b.   da = sum_to(dy * b), db = sum_to(dy * a)  (complex: dy * conj(b), dy * conj(a))."""
 
     saves_inputs = "cross"
 
@@ -50,21 +51,21 @@ class Mul(Function):
 
     def backward(self, dy):
         a, b = self.inputs
-        da = sum_to(dy * b, a.shape) if self.needs_input_grad[0] else None
-        db = sum_to(dy * a, b.shape) if self.needs_input_grad[1] else None
+        da = sum_to(dy * conj(b), a.shape) if self.needs_input_grad[0] else None
+        db = sum_to(dy * conj(a), b.shape) if self.needs_input_grad[1] else None
         return da, db
 
 
 class Div(Function):
-    """y = a / b.   da = sum_to(dy / b), db = -sum_to(dy * a / b^2)."""
+    """y = a / b.   da = sum_to(dy / b), db = -sum_to(dy * a / b^2)  (complex: conjugates of those factors)."""
 
     def forward(self, a, b):
         return a / b
 
     def backward(self, dy):
         a, b = self.inputs
-        da = sum_to(dy / b, a.shape) if self.needs_input_grad[0] else None
-        db = sum_to(-dy * a / (b * b), b.shape) if self.needs_input_grad[1] else None
+        da = sum_to(dy / conj(b), a.shape) if self.needs_input_grad[0] else None
+        db = sum_to(-dy * conj(a / (b * b)), b.shape) if self.needs_input_grad[1] else None
         return da, db
 
 
@@ -187,8 +188,8 @@ class MatMul(Function):
 
     def backward(self, dy):
         a, b = self.inputs
-        da = sum_to(matmul(dy, b.mT), a.shape) if self.needs_input_grad[0] else None
-        db = sum_to(matmul(a.mT, dy), b.shape) if self.needs_input_grad[1] else None
+        da = sum_to(matmul(dy, conj(b.mT)), a.shape) if self.needs_input_grad[0] else None
+        db = sum_to(matmul(conj(a.mT), dy), b.shape) if self.needs_input_grad[1] else None
         return da, db
 
 
@@ -240,7 +241,7 @@ def div(input, other, *, rounding_mode=None):
             raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
         _check_integer_divisor(b, "div")
         return RoundedDiv.apply(a, b, rounding=rounding_mode)
-    if a.dtype.kind != "f":
+    if a.dtype.kind in "biu":
         a, b = cast(a, dtypes.get_default_dtype()), cast(b, dtypes.get_default_dtype())
     return Div.apply(a, b)
 
@@ -276,6 +277,8 @@ def fmod(input, other):
 
 def pow(input, exponent):
     a, b = operands(input, exponent, "pow")
+    if a.dtype.kind == "c":
+        raise TypeError("pow: complex tensors are not supported (for a power spectrum write x.abs() ** 2)")
     check_broadcast("pow", a.shape, b.shape)
     return Pow.apply(a, b)
 
@@ -293,6 +296,15 @@ def float_power(input, exponent):
 
 def neg(input):
     return Neg.apply(input)
+
+
+def conj(input):
+    """The complex conjugate; a real tensor is returned as it is (see fourier.Conj)."""
+    if input.dtype.kind != "c":
+        return input
+    from .fourier import Conj
+
+    return Conj.apply(input)
 
 
 negative = neg

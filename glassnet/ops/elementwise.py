@@ -21,7 +21,7 @@ from .shape import cast, sum_to
 __all__ = ["exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "square", "reciprocal",
     "abs", "absolute", "sin", "cos", "tan", "asin", "acos", "atan", "arcsin", "arccos", "arctan", "sinh", "cosh",
     "asinh", "acosh", "atanh", "arcsinh", "arccosh", "arctanh", "atan2", "arctan2", "hypot", "logaddexp", "lerp",
-    "sign", "copysign", "floor", "ceil", "round", "trunc", "fix", "frac", "nan_to_num", "clamp", "clip",
+    "sign", "sgn", "copysign", "floor", "ceil", "round", "trunc", "fix", "frac", "nan_to_num", "clamp", "clip",
     "where", "maximum", "minimum", "fmax", "fmin"]
 
 
@@ -276,6 +276,9 @@ class Atanh(Elementwise):
 
 def _unary(cls, name):
     def op(input):
+        if isinstance(input, Tensor) and input.dtype.kind == "c":
+            raise TypeError(f"{name}: complex tensors are not supported (glassnet's complex tensors hold FFT results: "
+                            "real, imag, abs, angle, conj, +, -, *, / and the transforms accept them)")
         return cls.apply(_float(input))
 
     op.__name__ = name
@@ -294,8 +297,9 @@ asinh, acosh, atanh = arcsinh, arccosh, arctanh = (_unary(Asinh, "asinh"), _unar
 
 
 def abs(input):
-    """|x| elementwise; integer tensors stay integer (no gradient)."""
-    if input.dtype.kind != "f":
+    """|x| elementwise; integer tensors stay integer (no gradient); a complex tensor gives its modulus, with
+    gradient dy * z / |z| (PyTorch's convention, see fourier.py)."""
+    if input.dtype.kind not in "fc":
         return Tensor._make(np.abs(input.array))
     return Abs.apply(input)
 
@@ -401,7 +405,19 @@ def sign(input):
         return Tensor._make(input.array.copy() if input.dtype.kind == "b" else (input.array != 0).astype(input.dtype))
     if input.dtype.kind == "i":
         return Tensor._make(np.sign(input.array))
+    if input.dtype.kind == "c":
+        return sgn(input)
     return Sign.apply(input)
+
+
+def sgn(input):
+    """z / |z| for complex z (0 at 0), sign(x) for real x (torch.sgn). For complex z it is written with
+    division and abs, so it has a gradient (the derivative of |z| is sgn(z); its own derivative is needed
+    for second derivatives)."""
+    if input.dtype.kind != "c":
+        return sign(input)
+    zero = Tensor._make(input.array == 0)
+    return where(zero, 0.0, input / abs(where(zero, 1.0, input)))
 
 
 def frac(input):

@@ -116,7 +116,8 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
     float16 is averaged in float32 and rounded once (the sum alone could overflow float16).
     """
     input = _with_dtype(input, dtype)
-    _check_float(input, "mean")
+    if input.dtype.kind != "c":
+        _check_float(input, "mean")
     if input.dtype == np.float16:
         return cast(mean(cast(input, np.float32), dim, keepdim), np.float16)
     dims = _reduce_dims(dim, input.ndim, "mean")
@@ -469,13 +470,15 @@ class Norm(Function):
 
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     """Vector norm over `dim` (all dims if None). p: "fro" (= 2, over at most 2 dims), 2, 1, inf,
-    0 or another positive number. Matrix norms other than "fro" ("nuc") are not supported.
+    0 or another positive number; "nuc" is the nuclear matrix norm (see linalg.matrix_norm).
     """
     input = _with_dtype(input, dtype)
     _check_float(input, "norm")
     if isinstance(p, str):
-        if p == "nuc":
-            raise NotImplementedError("norm: the nuclear norm (p='nuc') is not supported")
+        if p == "nuc":  # the sum of the singular values of the matrices over `dim` (the last two by default)
+            from .linear_algebra import matrix_norm
+
+            return matrix_norm(input, "nuc", (-2, -1) if dim is None else dim, keepdim)
         if p != "fro":
             raise ValueError(f"norm: unknown p {p!r} (expected 'fro' or a number)")
         if dim is not None and not isinstance(dim, (int, np.integer)) and len(dim) > 2:

@@ -18,23 +18,30 @@ __all__ = ["cast", "sum_to", "broadcast_to", "expand", "reshape", "view", "flatt
 
 
 class Cast(Function):
-    """y = x converted to another float dtype.   dx = dy converted back to x's dtype."""
+    """y = x converted to another float or complex dtype.   dx = dy converted back to x's dtype.
+
+    complex -> real keeps the real part (so the gradient that reaches a real input of a complex
+    computation is the real part of its complex gradient, PyTorch's convention).
+    """
 
     saves_inputs = False
 
     def forward(self, x, dtype):
-        return x.astype(dtype)
+        return (x.real if x.dtype.kind == "c" and dtype.kind != "c" else x).astype(dtype)
 
     def backward(self, dy):
         return cast(dy, self.inputs[0].dtype)
 
+    def jvp(self, dx):
+        return None if dx is None else self.forward(dx, self._outputs[0].dtype)
+
 
 def cast(input, dtype):
-    """Convert to `dtype`; differentiable between float dtypes, a plain conversion otherwise."""
+    """Convert to `dtype`; differentiable between float and complex dtypes, a plain conversion otherwise."""
     dtype = np.dtype(dtype)
     if input.dtype == dtype:
         return input
-    if dtype.kind == "f" and input.dtype.kind == "f":
+    if dtype.kind in "fc" and input.dtype.kind in "fc":
         return Cast.apply(input, dtype=dtype)
     return Tensor._make(input.array.astype(dtype))
 
