@@ -177,6 +177,9 @@ SLICING = [
     both("diff", lambda lib, x: lib.diff(x), [(3, 5)]),
     both("diff_n2_dim0_prepend", lambda lib, x, p: lib.diff(x, n=2, dim=0, prepend=p), [(4, 3), (1, 3)]),
     both("meshgrid_ij", lambda lib, a, b: lib.meshgrid(a, b, indexing="ij"), [(3,), (4,)]),
+    both("axis_alias", lambda lib, x, i: (lib.cat([x, x], axis=1), lib.stack([x, x], axis=0), lib.chunk(x, 2, axis=1)[0],
+                                          lib.gather(x, axis=1, index=i), lib.index_select(x, axis=0, index=i[0])),
+         [(2, 4), idx([[0, 1], [3, 0]])]),
     both("meshgrid_xy", lambda lib, a, b, c: lib.meshgrid(a, b, c, indexing="xy"), [(2,), (3,), (4,)]),
 ]
 

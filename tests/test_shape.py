@@ -59,6 +59,7 @@ CASES = [
     both("atleast", lambda lib, a, b, c: (lib.atleast_1d(a), lib.atleast_2d(b), lib.atleast_3d(c), lib.atleast_3d(b)),
          [(), (3,), (2, 3)]),
     both("roll", lambda lib, x: lib.roll(x, 1, 0), [(3, 4)]),
+    both("squeeze_unsqueeze_axis", lambda lib, x: (lib.squeeze(x, axis=1), lib.unsqueeze(x, axis=0)), [(2, 1, 3)]),
     both("roll_several_negative", lambda lib, x: lib.roll(x, (-1, 5), (1, 2)), [(2, 3, 4)]),
     both("roll_flat", lambda lib, x: lib.roll(x, 3), [(2, 4)]),
 ]

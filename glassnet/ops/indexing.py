@@ -16,7 +16,7 @@ import numpy as np
 from .. import dtypes
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._util import check_broadcast, normalize_dim
+from ._util import accepts_axis, check_broadcast, normalize_dim
 from .shape import cast, reshape, sum_to
 
 __all__ = ["to_index", "getitem", "cat", "concat", "concatenate", "stack", "split", "chunk", "flip", "repeat",
@@ -286,6 +286,7 @@ class Cat(Function):
         return split(dy, self.sizes, self.dim)
 
 
+@accepts_axis
 def cat(tensors, dim=0):
     """Join tensors along an existing dimension `dim`.
 
@@ -324,6 +325,7 @@ class Stack(Function):
         return tuple(reshape(g, shape) for g in split(dy, 1, self.dim))
 
 
+@accepts_axis
 def stack(tensors, dim=0):
     """Join same-shape tensors along a new dimension `dim` (in [-ndim-1, ndim])."""
     tensors = _check_tensors(tensors, "stack")
@@ -370,6 +372,7 @@ def split(input, split_size_or_sections, dim=0):
     return Split.apply(input, sizes=tuple(sizes), dim=d)
 
 
+@accepts_axis
 def chunk(input, chunks, dim=0):
     """Split into `chunks` pieces of size ceil(n / chunks) (the last smaller; fewer pieces if they run out)."""
     if not isinstance(chunks, (builtins.int, np.integer)) or chunks <= 0:
@@ -661,6 +664,7 @@ def _gather_checks(op, input, dim, index, src=None):
     return d, idx
 
 
+@accepts_axis
 def gather(input, dim, index):
     """out[i][j][k] = input[index[i][j][k]][j][k] (for dim=0), etc.; index has input's number of dims."""
     if input.ndim == 0:
@@ -681,6 +685,7 @@ def scatter_add(input, dim, index, src):
     return ScatterAdd.apply(input, src, dim=d, index=idx)
 
 
+@accepts_axis
 def index_select(input, dim, index):
     """The entries of `input` at positions `index` (1-D or 0-d int tensor) along `dim`; repeats allowed."""
     idx = _check_index_tensor(index, "index_select")

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._util import check_broadcast, normalize_dim
+from ._util import accepts_axis, check_broadcast, normalize_dim
 
 
 __all__ = ["cast", "sum_to", "broadcast_to", "expand", "reshape", "view", "flatten", "unflatten", "ravel", "squeeze",
@@ -163,6 +163,7 @@ def flatten(input, start_dim=0, end_dim=-1):
     return reshape(input, shape)
 
 
+@accepts_axis
 def squeeze(input, dim=None):
     """Remove size-1 dimensions (all of them, or those in `dim` that have size 1, as PyTorch)."""
     if dim is None:
@@ -176,6 +177,7 @@ def squeeze(input, dim=None):
     return reshape(input, tuple(n for i, n in enumerate(input.shape) if i not in dims))
 
 
+@accepts_axis
 def unsqueeze(input, dim):
     d = normalize_dim(dim, input.ndim + 1, "unsqueeze")
     return reshape(input, input.shape[:d] + (1,) + input.shape[d:])
