@@ -12,16 +12,13 @@
    printed side by side. They should agree within float32 noise (larger with dropout, whose masks
    differ between the libraries).
 """
-import os
-from functools import partial
-
 import common  # noqa: F401  (first: pins the thread counts before NumPy loads)
 import numpy as np
 import torch
 
 import glassnet as gn
-from glassnet.recipes.sequence import CharLSTMConfig, _char_model, _shakespeare, stream_loss
-from glassnet.train.lm import cosine_lr
+from glassnet.recipes.sequence import CharConfig, _char_model, shakespeare_chars, stream_loss
+from glassnet.train import WarmupCosineLR
 from glassnet.utils.data import StreamBatcher
 
 
@@ -89,8 +86,8 @@ def torch_stream_loss(model, ids, streams, seq_len):
 
 
 def run(args):
-    config = CharLSTMConfig(data_dir=os.environ.get("GLASSNET_DATA", ""), val_chars=args.val_chars)
-    tok, train_ids, val_ids = _shakespeare(config)
+    config = CharConfig(val_chars=args.val_chars)  # the data: $GLASSNET_DATA, else the cache
+    tok, train_ids, val_ids = shakespeare_chars(config.data_dir, config.train_chars, config.val_chars)
     gn.manual_seed(config.seed)
     gm = _char_model(config, "lstm", tok.vocab_size)
     tm = TorchCharLSTM(config, tok.vocab_size)
@@ -120,19 +117,30 @@ def run(args):
     compare_training(args, config, tok, train_ids, val_ids, tm, batcher)
 
 
+def schedule(config, steps):
+    """The recipe's warmup + cosine learning rates (glassnet.train.WarmupCosineLR), compressed to `steps` steps."""
+    opt = gn.optim.SGD([gn.nn.Parameter(gn.zeros(1))], lr=config.lr)
+    sched = WarmupCosineLR(opt, total=steps, warmup=min(config.warmup, steps // 4), min_lr=config.min_lr)
+    lrs = []
+    for _ in range(steps):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    return lrs
+
+
 def compare_training(args, config, tok, train_ids, val_ids, tm, batcher):
     """2. the same model and steps from the same weights: the losses side by side."""
     gn.manual_seed(config.seed)
     gm = _char_model(config, "lstm", tok.vocab_size)
     tm.load_state_dict({k: torch.from_numpy(v.array.copy()) for k, v in gm.state_dict().items()})
     g_step, t_step = make_steps(config, gm, tm)
-    lr_at = partial(cosine_lr, lr=config.lr, min_lr=config.min_lr, warmup=min(config.warmup, args.steps // 4),
-                    total=args.steps)
+    lrs = schedule(config, args.steps)
     g_losses, t_losses = [], []
     for step in range(args.steps):
         x, y = batcher[step % len(batcher)]
-        g_losses.append(g_step(x, y, lr_at(step)))
-        t_losses.append(t_step(torch.from_numpy(x.array), torch.from_numpy(y.array), lr_at(step)))
+        g_losses.append(g_step(x, y, lrs[step]))
+        t_losses.append(t_step(torch.from_numpy(x.array), torch.from_numpy(y.array), lrs[step]))
     tail = max(1, args.steps // 10)
     g_val = stream_loss(gm, val_ids, config.eval_streams, config.seq_len)[0]
     t_val = torch_stream_loss(tm, val_ids, config.eval_streams, config.seq_len)

@@ -12,6 +12,8 @@ from glassnet.recipes import RECIPES
 from glassnet.recipes import transformers as T
 from glassnet.train.checkpoint import load_checkpoint
 
+from data_available import needs_shakespeare
+
 def _openblas_threads():
     """(set, get) of the OpenBLAS that NumPy uses, through ctypes; None if it cannot be found."""
     import ctypes
@@ -100,17 +102,7 @@ def test_vit_mnist_runs_on_the_embedded_sample(tmp_path):
     assert os.path.exists(tmp_path / "plots" / "filters.png")  # the patch embedding's filters
 
 
-def _shakespeare_available():
-    try:
-        from glassnet.datasets import TinyShakespeare
-
-        TinyShakespeare(download=False)
-        return True
-    except (FileNotFoundError, OSError, ValueError):
-        return False
-
-
-@pytest.mark.skipif(not _shakespeare_available(), reason="tiny Shakespeare not found locally (set GLASSNET_DATA)")
+@needs_shakespeare
 def test_gpt_shakespeare_short_run_learns(tmp_path):
     config = T.ShakespeareConfig(iters=60, eval_every=30, eval_iters=4, final_eval_iters=4, n_layer=1, n_embd=32,
                                  block_size=32, batch_size=8, warmup=5, sample_chars=50, lr=3e-3)

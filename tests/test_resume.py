@@ -20,6 +20,7 @@ from glassnet.recipes.sequence import CharConfig, Seq2SeqConfig
 from glassnet.recipes.transformers import SortConfig
 from glassnet.train.log import read_metrics
 
+from data_available import shakespeare_available
 from faults import run_with_fault, trials
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="fault injection forks a child process")
@@ -38,16 +39,6 @@ FAMILIES = {
 }
 TRIALS_PER_FAMILY = 6
 TIMING = ("seconds", "eval_seconds", "img_per_second", "char_per_second", "seq_per_second")
-
-
-def _shakespeare_found():
-    try:
-        from glassnet.datasets import TinyShakespeare
-
-        TinyShakespeare(download=False)
-        return True
-    except (OSError, ValueError):
-        return False
 
 
 def _final_state(run_dir):
@@ -88,7 +79,7 @@ def references(tmp_path_factory):
     """An uninterrupted run of each family (in a forked child too, so that the process state is alike)."""
     out = {}
     for family, (name, config) in FAMILIES.items():
-        if family == "char-rnn" and not _shakespeare_found():
+        if family == "char-rnn" and not shakespeare_available():
             continue
         run_dir = str(tmp_path_factory.mktemp(family) / "reference")
         assert run_with_fault(get(name), config, run_dir, signal.SIGINT, "optimizer_step", 10 ** 9) == 0

@@ -21,22 +21,9 @@ from glassnet.tasks import ReverseTask
 from glassnet.text import CharTokenizer
 from glassnet.viz import rnn_gradients as RG
 
+from data_available import needs_shakespeare, shakespeare_available
+
 TEXT = "First Citizen:\nBefore we proceed any further, hear me speak.\n"
-
-
-def _shakespeare_available():
-    """Whether tiny Shakespeare is under $GLASSNET_DATA or in the cache (the tests never download it)."""
-    from glassnet.datasets import TinyShakespeare
-
-    try:
-        TinyShakespeare(download=False)
-        return True
-    except (OSError, ValueError):
-        return False
-
-
-needs_shakespeare = pytest.mark.skipif(not _shakespeare_available(),
-                                       reason="tiny Shakespeare not found (set GLASSNET_DATA)")
 
 
 # ---- the character model ----------------------------------------------------------------------------
@@ -296,7 +283,7 @@ TINY = dict(iters=150, batch_size=32, seq_len=32, embed_dim=32, hidden_size=96, 
 
 @pytest.fixture(scope="module")
 def gru_run(tmp_path_factory):
-    if not _shakespeare_available():
+    if not shakespeare_available():
         pytest.skip("tiny Shakespeare not found (set GLASSNET_DATA)")
     run_dir = str(tmp_path_factory.mktemp("char-gru"))
     config = S.CharConfig(**TINY)

@@ -44,14 +44,21 @@ from .sequence import shakespeare_chars
 # gpt-shakespeare
 # =================================================================================================
 @dataclass
-class ShakespeareConfig(AdamWConfig):
+class GPTConfig(AdamWConfig):
+    """The shape of a GPT (glassnet.models.GPT)."""
+    n_layer: int = flag(2, "Transformer blocks", positive)
+    n_head: int = flag(4, "attention heads", positive)
+    n_embd: int = flag(64, "model width", positive)
+    dropout: float = flag(0.0, "dropout probability", probability)
+
+
+@dataclass
+class ShakespeareConfig(GPTConfig):
     iters: int = flag(2000, "optimizer steps", positive)
     batch_size: int = flag(12, "sequences per step", positive)
     block_size: int = flag(64, "context length in characters", positive)
     n_layer: int = flag(4, "Transformer blocks", positive)
-    n_head: int = flag(4, "attention heads", positive)
     n_embd: int = flag(128, "model width", positive)
-    dropout: float = flag(0.0, "dropout probability", probability)
     bias: bool = flag(False, "biases in the Linear and LayerNorm layers (nanoGPT's setting here: none)")
     weight_decay: float = flag(0.1, "AdamW weight decay (matrices only)")
     clip_grad_norm: float = flag(0.0, "clip the gradient norm to this value (0: off; 1.0 costs ~0.015 val loss here)")
@@ -108,12 +115,8 @@ register(Recipe("gpt-shakespeare", "character GPT (4x128) on tiny Shakespeare: v
 # GPT on toy tasks: sort-toy, add-toy
 # =================================================================================================
 @dataclass
-class ToyGPTConfig(AdamWConfig, ProblemsConfig):
+class ToyGPTConfig(GPTConfig, ProblemsConfig):
     batch_size: int = flag(128, "problems per step", positive)
-    n_layer: int = flag(2, "Transformer blocks", positive)
-    n_head: int = flag(4, "attention heads", positive)
-    n_embd: int = flag(64, "model width", positive)
-    dropout: float = flag(0.0, "dropout probability", probability)
     lr: float = flag(3e-3, "peak learning rate", positive)
 
 
