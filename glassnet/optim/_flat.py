@@ -1,18 +1,23 @@
-"""Flat buffers: all parameters of a group updated by a handful of array operations.
+"""Flat buffers: all parameters of a group updated by a handful of array operations per chunk.
 
 PyTorch's `foreach` and `fused` optimizers update every parameter of a group with a few kernel calls
-instead of a few per parameter. The same idea in NumPy: the parameters of a group that share a dtype
-(and a step count) live side by side in ONE contiguous 1-D array, and each parameter's `.array` is a
-view into it, ``flat[offset:offset + n].reshape(shape)``. So are its gradient and each of its state
-tensors (momentum, moments). An update rule then runs once on the flat arrays: ``m *= beta1`` is one
-ufunc call for the whole model, with no temporaries (scratch arrays are kept between steps).
+instead of a few per parameter, and the fused ones make one pass over memory. The same ideas in NumPy:
 
-Nothing changes for the user: `p.array` is an ordinary array of p's shape, `optimizer.state[p]` holds
-one Tensor per buffer (views into the flat ones) and `state_dict()` looks as before. The views can be
-lost: a user assigns `p.data = ...`, `p.grad = ...` or a state tensor, loads a state dict, and every
-`backward()` after `zero_grad(set_to_none=True)` (the default) makes a fresh `.grad`. Every step checks
-by identity: a fresh gradient is copied into the flat gradient (and `.grad` re-pointed at its view), and
-anything else that changed makes the group be flattened again.
+1. The parameters of a group that share a dtype (and a step count) live side by side in ONE contiguous
+   1-D array, and each parameter's `.array` is a view into it, ``flat[offset:offset + n].reshape(shape)``.
+   So is each of its state tensors (momentum, moments).
+2. An update rule runs on cache-sized chunks of those flat arrays (CHUNK elements), one after the other:
+   NumPy cannot fuse the rule's dozen ufuncs into one pass, but on a chunk, every pass after the first
+   reads from the L2 cache instead of memory. Small parameters share a chunk, large ones are cut into
+   several, so the number of ufunc calls does not grow with the number of parameters.
+3. Gradients are read where backward left them: a chunk inside one parameter reads a slice of its
+   `.grad`; a chunk of several small parameters copies their gradients side by side into a scratch array.
+   Scratch arrays are kept between steps: no step allocates anything of the model's size.
+
+Nothing changes for the user: `p.array` is an ordinary array of p's shape, `optimizer.state[p]` holds one
+Tensor per buffer (views into the flat ones) and `state_dict()` looks as before. The views can be lost:
+a user assigns `p.data = ...` or a state tensor, or loads a state dict. Every step checks, by identity,
+and makes the group flat again if anything changed.
 
 A parameter's storage is only moved into a flat buffer when nothing else holds its array: a NumPy array
 the user passed to `Parameter(array)` (PyTorch shares such memory too), a `.data` or `.detach()` tensor,
@@ -25,14 +30,14 @@ import numpy as np
 
 from ..tensor import Tensor
 
+# Elements per chunk: an update rule's arrays (parameter, gradient, two or three state buffers, two
+# scratch arrays) of this size stay in a core's L2 cache while the rule's dozen ufuncs pass over them.
+CHUNK = 32768
+
 # The flat arrays made here, by id: a parameter whose array is a view of one of them may be moved again.
 _FLAT_BASES = weakref.WeakValueDictionary()
 
-
-def _sole_array(holder):
-    """True when `holder.array` is referenced by `holder` alone (so it may be moved to new storage).
-    The caller must hold no reference to the array itself."""
-    return sys.getrefcount(holder.array) <= 2  # holder's slot + getrefcount's argument
+_GRAD_SCRATCH = -1  # the scratch index of the gradients copied side by side
 
 
 def _movable(p):
@@ -41,98 +46,79 @@ def _movable(p):
     base = p.array.base
     owned = base is None or _FLAT_BASES.get(id(base)) is base
     del base
-    return owned and _sole_array(p)
+    return owned and sys.getrefcount(p.array) <= 2  # p's slot + getrefcount's argument
 
 
-def _point_grad_at(p, view):
-    """Make p.grad read `view` (which holds the same values), unless anything else holds p.grad or its
-    array: then the gradient keeps its own storage. The caller must hold no reference to either."""
-    if sys.getrefcount(p.grad) <= 2 and _sole_array(p.grad):
-        p.grad.array = view
+class Chunk:
+    """A piece of a bucket: `param`, `grad` and `state[key]` are 1-D views of the same elements (or one
+    parameter's own arrays), `scratch(i)` a temporary of their size."""
 
-
-class Bucket:
-    """The parameters updated together: `param`, `grad` and each `state[key]` are arrays over all of them
-    (flat 1-D buffers, or one parameter's own arrays), `steps` their float32 step counters (or None),
-    `params` the Tensors.
-    """
-
-    def __init__(self, params, param, grad, state, steps, pool):
-        self.params = params
-        self.param = param
-        self.grad = grad
-        self.state = state
-        self.steps = steps
+    def __init__(self, param, grad, state, pool):
+        self.param, self.grad, self.state = param, grad, state
         self._pool = pool
 
     def scratch(self, index):
-        """Temporary array number `index` of the bucket's shape and dtype, kept between steps. Scratch 0 holds
-        the changed gradient when there is one (see optimizer.decayed_grad)."""
+        """Temporary array number `index` of the chunk's shape and dtype, kept between steps. Scratch 0
+        holds the changed gradient when there is one (see optimizer.decayed_grad)."""
         return self._pool.get(self.param.dtype, index, self.param.size).reshape(self.param.shape)
 
-    def advance_steps(self):
-        """Count one more step for every parameter; return the (common) new step number."""
-        self.steps += 1
-        return float(self.steps.flat[0])
 
+class FlatBucket:
+    """Parameters of one dtype and step count whose values and state buffers are views into flat
+    arrays this bucket owns (`param`, `state[key]`; `steps`: their float32 step counters, or None).
 
-class FlatBucket(Bucket):
-    """A bucket whose parameters, gradients and state buffers are views into flat arrays it owns.
-
-    Building it moves the parameters' values (and gradients and states) into the new flat arrays and
-    points each `.array` at its view; the Tensor objects stay the same.
+    Building it copies the values into the new flat arrays and points each `.array` at its view; the
+    Tensor objects stay the same.
     """
 
     def __init__(self, params, state, pool):
+        self.params = params
+        self._pool = pool
         sizes = [p.array.size for p in params]
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int).tolist()
         self.state_dicts = [state[p] for p in params]
-        self.param_views = self._move(params, params)
-        self.grad_views = self._copy([p.grad.array for p in params], params)
-        self.state_views = {}
-        flat_state, steps = {}, None
+        self.param_views = self._move(params)
+        self.param = self.param_views[0].base
+        _FLAT_BASES[id(self.param)] = self.param
+        self.state, self.state_views, self.steps = {}, {}, None
         for key in sorted(self.state_dicts[0]):
             tensors = [d[key] for d in self.state_dicts]
             if key == "step":  # one float32 counter per parameter, each a 0-d view of `steps`
-                steps = np.array([float(t.array) for t in tensors], dtype=np.float32)
-                views = [steps[i:i + 1].reshape(()) for i in range(len(params))]
+                self.steps = np.array([float(t.array) for t in tensors], dtype=np.float32)
+                views = [self.steps[i:i + 1].reshape(()) for i in range(len(params))]
                 for t, view in zip(tensors, views):
                     t.array = view
             else:
-                views = self._move(tensors, params)
-                flat_state[key] = views[0].base
+                views = self._move(tensors)
+                self.state[key] = views[0].base
             self.state_views[key] = views
-        flat_param = self.param_views[0].base
-        _FLAT_BASES[id(flat_param)] = flat_param
-        super().__init__(params, flat_param, self.grad_views[0].base, flat_state, steps, pool)
-        for p, view in zip(params, self.grad_views):
-            _point_grad_at(p, view)
+        self.plan = _chunk_plan(sizes)
 
-    def _copy(self, arrays, params):
-        """Copy `arrays` (one per parameter, of its shape) into a new flat array; return the views."""
-        flat = np.empty(self.offsets[-1], params[0].array.dtype)
-        views = [flat[start:stop].reshape(p.array.shape)
-                 for p, start, stop in zip(params, self.offsets, self.offsets[1:])]
-        for view, a in zip(views, arrays):
-            np.copyto(view, a, casting="same_kind")
-        return views
+    def _views(self, flat):
+        return [flat[start:stop].reshape(p.array.shape)
+                for p, start, stop in zip(self.params, self.offsets, self.offsets[1:])]
 
-    def _move(self, tensors, params):
-        """Copy the tensors' values into a new flat array and point each `.array` at its view."""
-        views = self._copy([t.array for t in tensors], params)
+    def _move(self, tensors):
+        """Copy the tensors' values (one per parameter) into a new flat array; point each `.array` at its view."""
+        views = self._views(np.empty(self.offsets[-1], self.params[0].array.dtype))
         for t, view in zip(tensors, views):
+            np.copyto(view, t.array, casting="same_kind")
             t.array = view
         return views
 
-    def add_state(self, key, values):
-        """A new state buffer `key` holding a copy of `values` (flat, this bucket's size)."""
-        flat = np.array(values, copy=True)
-        views = [flat[start:stop].reshape(p.array.shape)
-                 for p, start, stop in zip(self.params, self.offsets, self.offsets[1:])]
+    def add_state(self, key, value):
+        """A new state buffer `key` (one flat array, a view of it for each parameter) filled with `value`."""
+        flat = np.full_like(self.param, value)
+        views = self._views(flat)
         for d, view in zip(self.state_dicts, views):
             d[key] = Tensor._make(view)
         self.state[key] = flat
         self.state_views[key] = views
+
+    def advance_steps(self):
+        """Count one more step for every parameter; return the (common) new step number."""
+        self.steps += 1
+        return float(self.steps[0])
 
     def still_valid(self, state, keys):
         """True when each parameter's `.array` and each state tensor is still our view, no state buffer
@@ -149,39 +135,55 @@ class FlatBucket(Bucket):
                     return False
         return self.steps is None or self.steps.min() == self.steps.max()
 
-    def gather_grads(self):
-        """Copy every gradient that is not already our view into the flat gradient, and point `.grad` at
-        the view, so that a later backward (after zero_grad(set_to_none=False)) adds straight into it."""
-        for p, view in zip(self.params, self.grad_views):
-            if p.grad.array is not view:
-                if p.grad.shape != view.shape:
-                    raise _grad_shape_error(p, p.grad)
-                np.copyto(view, p.grad.array, casting="same_kind")
-                _point_grad_at(p, view)
+    def chunks(self):
+        """The pieces to update one after the other (see the module docstring)."""
+        grads = [_flat_grad(p) for p in self.params]
+        for start, stop, pieces in self.plan:
+            if len(pieces) == 1:
+                i, lo, hi = pieces[0]
+                grad = grads[i][lo:hi]
+            else:  # several small parameters: their gradients side by side
+                grad = self._pool.get(self.param.dtype, _GRAD_SCRATCH, stop - start)
+                for i, lo, hi in pieces:
+                    grad[self.offsets[i] + lo - start:self.offsets[i] + hi - start] = grads[i][lo:hi]
+            state = {key: flat[start:stop] for key, flat in self.state.items()}
+            yield Chunk(self.param[start:stop], grad, state, self._pool)
 
 
-class SingleBucket(Bucket):
+class SingleBucket:
     """One parameter updated in its own storage (its array is shared with something else)."""
 
     def __init__(self, p, state, pool):
         g = p.grad.array
         if g.shape != p.array.shape:
             raise _grad_shape_error(p, p.grad)
-        if g.dtype != p.array.dtype:
-            g = g.astype(p.array.dtype)
-        d = state[p]
-        steps = d["step"].array if "step" in d else None
-        arrays = {key: t.array for key, t in d.items() if key != "step"}
-        super().__init__([p], p.array, g, arrays, steps, pool)
-        self.state_dict = d
+        self.params, self._pool, self._state = [p], pool, state[p]
+        self.param, self.grad = p.array, g.astype(p.array.dtype, copy=False)
+        self.state = {key: t.array for key, t in self._state.items() if key != "step"}
+        self.steps = self._state["step"].array if "step" in self._state else None
 
-    def add_state(self, key, values):
-        self.state_dict[key] = Tensor._make(np.array(values, copy=True))
-        self.state[key] = self.state_dict[key].array
+    def add_state(self, key, value):
+        self._state[key] = Tensor._make(np.full_like(self.param, value))
+        self.state[key] = self._state[key].array
+
+    def advance_steps(self):
+        self.steps += 1
+        return float(self.steps)
+
+    def chunks(self):
+        arrays = [self.param, self.grad, *self.state.values()]
+        if not all(a.flags.c_contiguous for a in arrays):  # the user's strided array: one piece
+            yield Chunk(self.param, self.grad, self.state, self._pool)
+            return
+        size, flat = self.param.size, [a.reshape(-1) for a in arrays]
+        for start in range(0, max(size, 1), CHUNK):
+            part = [a[start:start + CHUNK] for a in flat]
+            yield Chunk(part[0], part[1], dict(zip(self.state, part[2:])), self._pool)
 
 
 class ScratchPool:
-    """Temporary arrays for the update rules, kept between steps (no fresh allocation per step)."""
+    """Temporary arrays for the update rules, kept between steps (no fresh allocation per step); each is
+    as large as the largest chunk that asked for it."""
 
     def __init__(self):
         self._arrays = {}
@@ -192,6 +194,43 @@ class ScratchPool:
         if a is None or a.size < size:
             a = self._arrays[key] = np.empty(size, dtype)
         return a[:size]
+
+
+def _chunk_plan(sizes):
+    """Cut parameters of `sizes` (laid out one after the other) into chunks of about CHUNK elements:
+    [(start, stop, [(parameter, lo, hi), ...])], where elements lo:hi of each listed parameter fill
+    start:stop. A parameter larger than CHUNK gets chunks of its own; smaller ones share one."""
+    plan, pending, offset = [], [], 0
+    for i, size in enumerate(sizes):
+        if size >= CHUNK:
+            if pending:
+                plan.append(_shared_chunk(pending))
+                pending = []
+            pieces = -(-size // CHUNK)
+            bounds = [size * k // pieces for k in range(pieces + 1)]
+            plan += [(offset + lo, offset + hi, [(i, lo, hi)]) for lo, hi in zip(bounds, bounds[1:])]
+        else:
+            if pending and pending[-1][1] + size > CHUNK:
+                plan.append(_shared_chunk(pending))
+                pending = []
+            pending.append((offset, offset + size, i))
+        offset += size
+    if pending:
+        plan.append(_shared_chunk(pending))
+    return plan
+
+
+def _shared_chunk(pending):
+    """One chunk for consecutive small parameters [(start, stop, parameter index), ...]."""
+    return pending[0][0], pending[-1][1], [(i, 0, stop - start) for start, stop, i in pending]
+
+
+def _flat_grad(p):
+    """p's gradient as a 1-D array of p's dtype (a view when it can be)."""
+    g = p.grad.array
+    if g.shape != p.array.shape:
+        raise _grad_shape_error(p, p.grad)
+    return g.astype(p.array.dtype, copy=False).reshape(-1)
 
 
 def _grad_shape_error(p, g):

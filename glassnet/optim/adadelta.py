@@ -41,25 +41,26 @@ class Adadelta(Optimizer):
         return {"step": 0, "square_avg": 0.0, "acc_delta": 0.0}
 
     def _update(self, group, b):
-        """The rule above on the bucket's arrays (b.param, b.grad, b.state: flat over the group)."""
+        """The rule above on the bucket's arrays (flat over the group), one cache-sized chunk at a time."""
         lr, rho, eps = float(group["lr"]), float(group["rho"]), float(group["eps"])
         b.advance_steps()
-        g = decayed_grad(b, group["maximize"], float(group["weight_decay"]))
-        v, u = b.state["square_avg"], b.state["acc_delta"]
-        std, delta = b.scratch(1), b.scratch(2)
-        v *= rho  # v = rho * v + (1 - rho) * g^2
-        np.multiply(g, 1 - rho, out=std)
-        std *= g
-        v += std
-        np.add(v, eps, out=std)  # delta = sqrt(u + eps) / sqrt(v + eps) * g
-        np.sqrt(std, out=std)
-        np.add(u, eps, out=delta)
-        np.sqrt(delta, out=delta)
-        delta /= std
-        delta *= g
-        u *= rho  # u = rho * u + (1 - rho) * delta^2
-        np.multiply(delta, 1 - rho, out=std)
-        std *= delta
-        u += std
-        delta *= lr  # p = p - lr * delta
-        b.param -= delta
+        for c in b.chunks():
+            g = decayed_grad(c, group["maximize"], float(group["weight_decay"]))
+            v, u = c.state["square_avg"], c.state["acc_delta"]
+            std, delta = c.scratch(1), c.scratch(2)
+            v *= rho  # v = rho * v + (1 - rho) * g^2
+            np.multiply(g, 1 - rho, out=std)
+            std *= g
+            v += std
+            np.add(v, eps, out=std)  # delta = sqrt(u + eps) / sqrt(v + eps) * g
+            np.sqrt(std, out=std)
+            np.add(u, eps, out=delta)
+            np.sqrt(delta, out=delta)
+            delta /= std
+            delta *= g
+            u *= rho  # u = rho * u + (1 - rho) * delta^2
+            np.multiply(delta, 1 - rho, out=std)
+            std *= delta
+            u += std
+            delta *= lr  # p = p - lr * delta
+            c.param -= delta

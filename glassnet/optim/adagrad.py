@@ -44,17 +44,18 @@ class Adagrad(Optimizer):
         check_nonnegative("Adagrad", "eps", group["eps"], "epsilon value")
 
     def _update(self, group, b):
-        """The rule above on the bucket's arrays (b.param, b.grad, b.state: flat over the group)."""
+        """The rule above on the bucket's arrays (flat over the group), one cache-sized chunk at a time."""
         lr, lr_decay, eps = float(group["lr"]), float(group["lr_decay"]), float(group["eps"])
         t = b.advance_steps()
-        g = decayed_grad(b, group["maximize"], float(group["weight_decay"]))
         clr = lr / (1 + (t - 1) * lr_decay)
-        std = b.scratch(1)
-        s = b.state["sum"]
-        np.multiply(g, g, out=std)  # s = s + g^2
-        s += std
-        np.sqrt(s, out=std)  # p = p - clr * g / (sqrt(s) + eps)
-        std += eps
-        step = np.multiply(g, -clr, out=b.scratch(0))
-        step /= std
-        b.param += step
+        for c in b.chunks():
+            g = decayed_grad(c, group["maximize"], float(group["weight_decay"]))
+            std = c.scratch(1)
+            s = c.state["sum"]
+            np.multiply(g, g, out=std)  # s = s + g^2
+            s += std
+            np.sqrt(s, out=std)  # p = p - clr * g / (sqrt(s) + eps)
+            std += eps
+            step = np.multiply(g, -clr, out=c.scratch(0))
+            step /= std
+            c.param += step

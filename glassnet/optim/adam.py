@@ -49,26 +49,28 @@ class Adam(Optimizer):
         return keys
 
     def _update(self, group, b):
-        """The rule above on the bucket's arrays (b.param, b.grad, b.state: flat over the group)."""
+        """The rule above on the bucket's arrays (flat over the group), one cache-sized chunk at a time."""
         lr, eps, weight_decay = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
         beta1, beta2 = (float(beta) for beta in group["betas"])
+        decoupled = weight_decay != 0 and group["decoupled_weight_decay"]
         t = b.advance_steps()
-        p, tmp = b.param, b.scratch(1)
-        if weight_decay != 0 and group["decoupled_weight_decay"]:
-            p *= 1 - lr * weight_decay
-            weight_decay = 0.0
-        g = decayed_grad(b, group["maximize"], weight_decay)
-        m, v = b.state["exp_avg"], b.state["exp_avg_sq"]
-        lerp_(m, g, 1 - beta1, tmp)  # m = beta1 * m + (1 - beta1) * g
-        v *= beta2  # v = beta2 * v + (1 - beta2) * g^2
-        np.multiply(g, 1 - beta2, out=tmp)
-        tmp *= g
-        v += tmp
-        if group["amsgrad"]:
-            v = np.maximum(b.state["max_exp_avg_sq"], v, out=b.state["max_exp_avg_sq"])
-        denom = np.sqrt(v, out=b.scratch(0))  # sqrt(v) / sqrt(1 - beta2^t) + eps
-        denom /= (1 - beta2 ** t) ** 0.5
-        denom += eps
-        np.multiply(m, -lr / (1 - beta1 ** t), out=tmp)  # p = p - lr / (1 - beta1^t) * m / denom
-        tmp /= denom
-        p += tmp
+        step_size, bias_correction2_sqrt = lr / (1 - beta1 ** t), (1 - beta2 ** t) ** 0.5
+        for c in b.chunks():
+            p, tmp = c.param, c.scratch(1)
+            if decoupled:  # p = p * (1 - lr * weight_decay)
+                p *= 1 - lr * weight_decay
+            g = decayed_grad(c, group["maximize"], 0.0 if decoupled else weight_decay)
+            m, v = c.state["exp_avg"], c.state["exp_avg_sq"]
+            lerp_(m, g, 1 - beta1, tmp)  # m = beta1 * m + (1 - beta1) * g
+            v *= beta2  # v = beta2 * v + (1 - beta2) * g^2
+            np.multiply(g, 1 - beta2, out=tmp)
+            tmp *= g
+            v += tmp
+            if group["amsgrad"]:
+                v = np.maximum(c.state["max_exp_avg_sq"], v, out=c.state["max_exp_avg_sq"])
+            denom = np.sqrt(v, out=c.scratch(0))  # sqrt(v) / sqrt(1 - beta2^t) + eps
+            denom /= bias_correction2_sqrt
+            denom += eps
+            np.multiply(m, -step_size, out=tmp)  # p = p - lr / (1 - beta1^t) * m / denom
+            tmp /= denom
+            p += tmp

@@ -167,7 +167,8 @@ class Optimizer:
         return loss
 
     def _update(self, group, bucket):
-        """Apply the update rule to `bucket` (arrays param, grad, state[...]); subclasses implement it."""
+        """Apply the update rule to `bucket` (see _flat.py: `bucket.chunks()` hold the arrays param, grad,
+        state[...]); subclasses implement it."""
         raise NotImplementedError(f"{type(self).__name__} does not implement step")
 
     def _state_keys(self, group):
@@ -194,8 +195,6 @@ class Optimizer:
         if not _still_valid(self._flat.get(index), group, params, self.state, keys):
             self._flatten_group(index, group, params, keys)
         _, _, flat, alone = self._flat[index]
-        for bucket in flat:
-            bucket.gather_grads()
         return flat + [SingleBucket(p, self.state, self._scratch) for p in alone]
 
     def _flatten_group(self, index, group, params, keys):
@@ -362,19 +361,19 @@ def lerp_(start, end, weight, tmp):
     return start
 
 
-def decayed_grad(bucket, maximize, weight_decay):
+def decayed_grad(chunk, maximize, weight_decay):
     """The gradient the update rules use: g = -g if maximize, then g + weight_decay * p (L2 penalty).
-    The gradient itself is left alone: a changed one is written into the bucket's scratch 0."""
+    The gradient itself is left alone: a changed one is written into the chunk's scratch 0."""
     if not maximize and weight_decay == 0:
-        return bucket.grad
-    g = bucket.scratch(0)
+        return chunk.grad
+    g = chunk.scratch(0)
     if weight_decay == 0:
-        return np.negative(bucket.grad, out=g)
-    np.multiply(bucket.param, weight_decay, out=g)
+        return np.negative(chunk.grad, out=g)
+    np.multiply(chunk.param, weight_decay, out=g)
     if maximize:
-        g -= bucket.grad
+        g -= chunk.grad
     else:
-        g += bucket.grad
+        g += chunk.grad
     return g
 
 

@@ -46,33 +46,34 @@ class RMSprop(Optimizer):
         return keys
 
     def _update(self, group, b):
-        """The rule above on the bucket's arrays (b.param, b.grad, b.state: flat over the group)."""
+        """The rule above on the bucket's arrays (flat over the group), one cache-sized chunk at a time."""
         lr, alpha, eps = float(group["lr"]), float(group["alpha"]), float(group["eps"])
         momentum = float(group["momentum"])
         b.advance_steps()
-        g = decayed_grad(b, group["maximize"], float(group["weight_decay"]))
-        avg = b.scratch(1)
-        v = b.state["square_avg"]
-        v *= alpha  # v = alpha * v + (1 - alpha) * g^2
-        np.multiply(g, 1 - alpha, out=avg)
-        avg *= g
-        v += avg
-        if group["centered"]:  # avg = sqrt(v - ga^2) + eps
-            ga = lerp_(b.state["grad_avg"], g, 1 - alpha, avg)
-            np.multiply(ga, ga, out=avg)
-            np.subtract(v, avg, out=avg)
-            np.sqrt(avg, out=avg)
-        else:  # avg = sqrt(v) + eps
-            np.sqrt(v, out=avg)
-        avg += eps
-        if momentum > 0:  # b = momentum * b + g / avg;  p = p - lr * b
-            buf = b.state["momentum_buffer"]
-            buf *= momentum
-            np.divide(g, avg, out=avg)
-            buf += avg
-            np.multiply(buf, lr, out=avg)
-            b.param -= avg
-        else:  # p = p - lr * g / avg
-            step = np.multiply(g, -lr, out=b.scratch(0))
-            step /= avg
-            b.param += step
+        for c in b.chunks():
+            g = decayed_grad(c, group["maximize"], float(group["weight_decay"]))
+            avg = c.scratch(1)
+            v = c.state["square_avg"]
+            v *= alpha  # v = alpha * v + (1 - alpha) * g^2
+            np.multiply(g, 1 - alpha, out=avg)
+            avg *= g
+            v += avg
+            if group["centered"]:  # avg = sqrt(v - ga^2) + eps
+                ga = lerp_(c.state["grad_avg"], g, 1 - alpha, avg)
+                np.multiply(ga, ga, out=avg)
+                np.subtract(v, avg, out=avg)
+                np.sqrt(avg, out=avg)
+            else:  # avg = sqrt(v) + eps
+                np.sqrt(v, out=avg)
+            avg += eps
+            if momentum > 0:  # b = momentum * b + g / avg;  p = p - lr * b
+                buf = c.state["momentum_buffer"]
+                buf *= momentum
+                np.divide(g, avg, out=avg)
+                buf += avg
+                np.multiply(buf, lr, out=avg)
+                c.param -= avg
+            else:  # p = p - lr * g / avg
+                step = np.multiply(g, -lr, out=c.scratch(0))
+                step /= avg
+                c.param += step

@@ -41,22 +41,25 @@ class SGD(Optimizer):
             )
 
     def _update(self, group, b):
-        """The rule above on the bucket's arrays (b.param, b.grad, b.state: flat over the group)."""
+        """The rule above on the bucket's arrays (flat over the group), one cache-sized chunk at a time."""
         lr, momentum, dampening = float(group["lr"]), float(group["momentum"]), float(group["dampening"])
-        g = decayed_grad(b, group["maximize"], float(group["weight_decay"]))
-        step = b.scratch(1)
-        if momentum != 0:
-            buf = b.state.get("momentum_buffer")
-            if buf is None:  # t = 1: b = g
-                b.add_state("momentum_buffer", g)
-                buf = b.state["momentum_buffer"]
-            else:  # b = momentum * b + (1 - dampening) * g
-                buf *= momentum
-                buf += np.multiply(g, 1 - dampening, out=step) if dampening != 0 else g
-            if group["nesterov"]:  # g = g + momentum * b
-                np.multiply(buf, momentum, out=step)
-                g = np.add(step, g, out=step)
-            else:
-                g = buf
-        np.multiply(g, lr, out=step)  # p = p - lr * g
-        b.param -= step
+        first = momentum != 0 and "momentum_buffer" not in b.state
+        if first:
+            b.add_state("momentum_buffer", 0.0)
+        for c in b.chunks():
+            g = decayed_grad(c, group["maximize"], float(group["weight_decay"]))
+            step = c.scratch(1)
+            if momentum != 0:
+                buf = c.state["momentum_buffer"]
+                if first:  # t = 1: b = g
+                    np.copyto(buf, g)
+                else:  # b = momentum * b + (1 - dampening) * g
+                    buf *= momentum
+                    buf += np.multiply(g, 1 - dampening, out=step) if dampening != 0 else g
+                if group["nesterov"]:  # g = g + momentum * b
+                    np.multiply(buf, momentum, out=step)
+                    g = np.add(step, g, out=step)
+                else:
+                    g = buf
+            np.multiply(g, lr, out=step)  # p = p - lr * g
+            c.param -= step
