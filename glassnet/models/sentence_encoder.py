@@ -113,14 +113,16 @@ class SentenceEncoder(nn.Module):
         return e
 
     def encode(self, texts, batch_size=32):
-        """Unit-length embeddings (N, dim) of a list of texts (a str gives (dim,)), no graph, eval mode."""
+        """Unit-length embeddings (N, dim) of a list of texts (a str gives (dim,)), no graph, eval mode.
+        Texts are batched by length (longest first), so that little time goes to padding."""
         single = isinstance(texts, str)
         texts = [texts] if single else list(texts)
-        out = []
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        emb = np.zeros((len(texts), self.bert.config.hidden_size), np.float32)
         with no_grad():
-            for i in range(0, len(texts), batch_size):
-                batch = self.tokenizer(texts[i:i + batch_size], padding=True, truncation=True,
+            for start in range(0, len(texts), batch_size):
+                rows = order[start:start + batch_size]
+                batch = self.tokenizer([texts[i] for i in rows], padding=True, truncation=True,
                                        max_length=self.max_seq_length)
-                out.append(self(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"]).array)
-        emb = np.concatenate(out) if out else np.zeros((0, self.bert.config.hidden_size), np.float32)
+                emb[rows] = self(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"]).array
         return Tensor._make(emb[0] if single else emb)
