@@ -119,13 +119,17 @@ def _block(fn, steps):
 
 
 def _warm_up(fn, seconds):
-    """Run fn for at least `seconds` (and twice); return the steps per block that fill `seconds`."""
+    """Run fn for at least `seconds`, in chunks of 1, 2, 4, ... steps (doubling while a chunk lasts under
+    10 ms); return the steps per block that fill `seconds` at the fastest chunk's pace (so that a
+    disturbed warm-up makes later blocks longer, never shorter than `seconds` on a quiet machine)."""
     fn()  # the first call allocates, fills caches, builds the optimizer state
-    start, steps = time.perf_counter(), 0
-    while steps < 2 or time.perf_counter() - start < seconds:
-        fn()
-        steps += 1
-    return max(1, math.ceil(seconds / ((time.perf_counter() - start) / steps)))
+    start, chunk, fastest = time.perf_counter(), 1, math.inf
+    while time.perf_counter() - start < seconds or fastest == math.inf:
+        took = _block(fn, chunk)[0]
+        fastest = min(fastest, took)
+        if took * chunk < 0.01:
+            chunk *= 2
+    return max(1, math.ceil(seconds / fastest))
 
 
 def _series(fn, steps, blocks):
