@@ -118,6 +118,7 @@ def run(args):
 
 if __name__ == "__main__":
     parser = common.parser(__doc__)
-    parser.add_argument("--case", nargs="+", choices=list(CASES), default=list(CASES), help="cases to run (default all)")
+    parser.add_argument("--case", nargs="+", choices=list(CASES), default=list(CASES),
+                        help="cases to run (default: all)")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurements")
     common.main(parser, run, build_step)
