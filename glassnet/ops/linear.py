@@ -17,13 +17,17 @@ class Linear(Function):
       dx = dy2 W               (M, in) -> (*, in)
       dW = dy2^T x2            (out, in)   (summed over all leading dims)
       db = sum_rows(dy2)       (out,)
-    Computed as three 2-D GEMMs on raw arrays (no per-op graph overhead). Under create_graph the
-    same formulas run as glassnet ops instead, so higher-order gradients work.
+    Computed as 2-D GEMMs on raw arrays (no per-op graph overhead, no copy of a contiguous x); the
+    row sum db is a product with a vector of ones, which BLAS does several times faster than
+    dy2.sum(0), and accumulates more accurately. Under create_graph the same formulas run as glassnet
+    ops instead, so higher-order gradients work.
     """
 
+    saves_inputs = "cross"
+
     def forward(self, x, weight, bias=None):
-        # one 2-D GEMM over all leading dims
-        y = np.dot(x.reshape(math.prod(x.shape[:-1]), x.shape[-1]), weight.T)
+        self.x2 = x.reshape(math.prod(x.shape[:-1]), x.shape[-1])  # a view, or the one copy of a strided x
+        y = np.dot(self.x2, weight.T)  # one 2-D GEMM over all leading dims
         if bias is not None:
             y += bias
         return y.reshape(*x.shape[:-1], weight.shape[0])
@@ -33,14 +37,13 @@ class Linear(Function):
             return self._backward_graph(dy)
         x, weight = self.inputs[0].array, self.inputs[1].array
         need = self.needs_input_grad
-        out_f, in_f = weight.shape
-        m = math.prod(dy.shape[:-1])
-        dy2 = dy.array.reshape(m, out_f)
+        m = self.x2.shape[0]
+        dy2 = dy.array.reshape(m, weight.shape[0])
         dx = Tensor._make(np.dot(dy2, weight).reshape(x.shape)) if need[0] else None
-        dw = Tensor._make(np.dot(dy2.T, x.reshape(m, in_f))) if need[1] else None
+        dw = Tensor._make(np.dot(dy2.T, self.x2)) if need[1] else None
         if len(need) == 2:
             return dx, dw
-        db = Tensor._make(dy2.sum(0)) if need[2] else None
+        db = Tensor._make(np.dot(_ones(m, dy2.dtype), dy2)) if need[2] else None
         return dx, dw, db
 
     def _backward_graph(self, dy):
@@ -54,6 +57,17 @@ class Linear(Function):
         if len(need) == 2:
             return dx, dw
         return dx, dw, (dy2.sum(0) if need[2] else None)
+
+
+_ONES = {}
+
+
+def _ones(n, dtype):
+    """A vector of n ones (a slice of one kept per dtype, grown as needed)."""
+    ones = _ONES.get(dtype)
+    if ones is None or ones.size < n:
+        ones = _ONES[dtype] = np.ones(max(n, 1024), dtype)
+    return ones[:n]
 
 
 def linear(input, weight, bias=None):
