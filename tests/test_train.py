@@ -241,3 +241,21 @@ def test_experiment_checks_its_settings():
         Experiment(model, opt, DrawnBatches(lambda: None), steps=1, mode="best")
     with pytest.raises(ValueError, match="grad_accum must be a positive int"):
         Experiment(model, opt, DrawnBatches(lambda: None), steps=1, grad_accum=0)
+
+
+def test_weights_that_do_not_fit_the_model_are_refused():
+    from glassnet.recipes.scaffold import load_weights
+    from glassnet.train import CheckpointError
+
+    with pytest.raises(CheckpointError, match="x.safetensors does not fit the mnist-cnn-quick model"):
+        load_weights(get("mnist-cnn-quick"), nn.Linear(2, 2), {"model": {"weight": gn.ones(3, 3)}}, "x.safetensors")
+
+
+def test_stale_files_of_a_killed_run_are_removed_when_it_resumes(tmp_path):
+    run = tmp_path / "run"
+    get("mnist-cnn-quick").run(QuickConfig(**TINY), str(run))
+    (run / "summary.json.tmp").write_text("{")
+    (run / "checkpoints" / ".tmp-x.safetensors").write_bytes(b"half")
+    get("mnist-cnn-quick").run(QuickConfig(**TINY), str(run), resume=str(run / "checkpoints" / "last.safetensors"))
+    assert not (run / "summary.json.tmp").exists()
+    assert sorted(os.listdir(run / "checkpoints")) == ["best.safetensors", "last.safetensors"]

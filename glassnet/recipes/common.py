@@ -8,7 +8,7 @@ from ..nn.utils import evaluating
 from ..random import Generator
 from ..train import Experiment, WarmupCosineLR
 from ..train.progress import progress_bar
-from .scaffold import examples_text, write_text
+from .scaffold import examples_text, write_file
 
 __all__ = ["adamw", "steps_experiment", "HeldOut", "in_chunks", "text_sample"]
 
@@ -65,7 +65,7 @@ class HeldOut:
     def examples(self, run_dir):
         """examples.txt from the last test; returns the summary entries."""
         text, wrong = examples_text(self.task, self.test_set, self.answers, self.ok)
-        write_text(run_dir, "examples.txt", text)
+        write_file(run_dir, "examples.txt", text)
         return {"wrong_examples": wrong}
 
     def longest(self, n):
@@ -77,5 +77,5 @@ class HeldOut:
 def text_sample(model, tokenizer, run_dir, length, temperature, seed):
     """samples.txt: `length` characters generated after a newline; returns the summary entries."""
     text = sample(model, tokenizer, "\n", length, temperature, None, Generator(seed))
-    write_text(run_dir, "samples.txt", text)
+    write_file(run_dir, "samples.txt", text)
     return {"sample": text[:200]}

@@ -36,12 +36,12 @@ from ..nn.utils import evaluating
 from ..random import manual_seed
 from ..serialization import remove_stale_temporaries
 from ..train.checkpoint import CheckpointError, load_checkpoint
-from ..train.log import json_safe, read_metrics
+from ..train.log import json_safe, read_metrics, write_text
 from ..train.loop import TrainingDiverged, train
 from ..train.signals import StopSignals, signal_name
 from .config import LENGTH_FIELDS, check_config, option_name
 
-__all__ = ["run", "evaluate", "fresh_run_dir", "holds_run", "write_text", "examples_text", "resume_conflicts",
+__all__ = ["run", "evaluate", "fresh_run_dir", "holds_run", "write_file", "examples_text", "resume_conflicts",
            "check_recipe", "load_weights", "clear_run", "RESUMABLE"]
 
 # the fields a resumed run may change: how long it trains, where the data is, what the end writes
@@ -75,21 +75,12 @@ def fresh_run_dir(run_dir):
 
 
 def _write_json(path, value):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(json_safe(value), f, indent=2)
-        f.write("\n")
-    os.replace(tmp, path)
+    write_text(path, json.dumps(json_safe(value), indent=2) + "\n")
 
 
-def write_text(run_dir, name, text):
+def write_file(run_dir, name, text):
     """Write a text file of the run (examples.txt, samples.txt); returns its path."""
-    path = os.path.join(run_dir, name)
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
-    return path
+    return write_text(os.path.join(run_dir, name), text)
 
 
 def examples_text(task, problems, answers, ok, shown=40):
@@ -140,6 +131,9 @@ def _prepare(recipe, config, run_dir, resume):
         run_dir = fresh_run_dir(run_dir)
     os.makedirs(os.path.join(run_dir, "checkpoints"), exist_ok=True)
     remove_stale_temporaries(os.path.join(run_dir, "checkpoints"))
+    for name in _RUN_FILES:  # what a killed write of the run's own files left
+        if os.path.exists(os.path.join(run_dir, name + ".tmp")):
+            os.remove(os.path.join(run_dir, name + ".tmp"))
     _write_json(os.path.join(run_dir, "config.json"), {"recipe": recipe.name, **dataclasses.asdict(config)})
     return run_dir
 

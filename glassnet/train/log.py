@@ -9,7 +9,7 @@ import json
 import math
 import os
 
-__all__ = ["MetricsLog", "read_metrics", "json_safe"]
+__all__ = ["MetricsLog", "read_metrics", "json_safe", "write_text"]
 
 
 def json_safe(value):
@@ -21,6 +21,15 @@ def json_safe(value):
     if isinstance(value, (list, tuple)):
         return [json_safe(v) for v in value]
     return value
+
+
+def write_text(path, text):
+    """Write `text` to `path` through `path`.tmp and a rename: a kill leaves the old file or the new one."""
+    tmp = os.fspath(path) + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+    return os.fspath(path)
 
 
 class MetricsLog:
@@ -35,10 +44,7 @@ class MetricsLog:
     def truncate_after(self, step):
         """Keep only the records up to `step` (a resumed run writes again what came after its checkpoint)."""
         rows = [r for r in read_metrics(self.path) if r.get("step", 0) <= step]
-        tmp = self.path + ".tmp"
-        with open(tmp, "w") as f:
-            f.writelines(json.dumps(r) + "\n" for r in rows)
-        os.replace(tmp, self.path)
+        write_text(self.path, "".join(json.dumps(r) + "\n" for r in rows))
 
 
 def read_metrics(path):
