@@ -25,10 +25,12 @@ def _norm_type(norm_type, op):
 
 def _vector_norm(array, p):
     """The p-norm of all elements of `array` (accumulated in float64), as a 0-d array of its dtype."""
+    if array.size == 0:
+        return np.asarray(0.0, dtype=array.dtype)
+    if p == 2:  # the common case: no |x| temporary, BLAS dot products
+        return np.asarray(math.sqrt(_sum_of_squares(array.ravel())), dtype=array.dtype)
     a = np.abs(array).ravel()
-    if a.size == 0:
-        value = 0.0
-    elif p == math.inf:
+    if p == math.inf:
         value = a.max()
     elif p == -math.inf:
         value = a.min()
@@ -36,12 +38,20 @@ def _vector_norm(array, p):
         value = np.count_nonzero(a)
     elif p == 1:
         value = a.sum(dtype=np.float64)
-    elif p == 2:
-        a64 = a.astype(np.float64)
-        value = np.sqrt(np.dot(a64, a64))
     else:
         value = np.sum(a.astype(np.float64) ** p) ** (1.0 / p)
     return np.asarray(value, dtype=array.dtype)
+
+
+_CHUNK = 32768
+
+
+def _sum_of_squares(a):
+    """sum(a**2) of a 1-D array as a float: BLAS dot products of chunks (each accumulated in the array's
+    dtype over at most _CHUNK elements, in many SIMD lanes), added up in float64."""
+    if a.dtype not in (np.float32, np.float64):  # float16 would overflow, integers need no BLAS
+        a = a.astype(np.float64)
+    return math.fsum(float(np.dot(c, c)) for c in (a[i:i + _CHUNK] for i in range(0, a.size, _CHUNK)))
 
 
 def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
