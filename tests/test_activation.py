@@ -159,6 +159,16 @@ def test_gelu_special_values():
 
 
 @pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_slope_of_large_inputs_is_finite(approximate):
+    # for |x| ~ 1e13 the tanh form's u' ~ x^2 is near float32's limit: its product with s (1 - s) = 0
+    # must come out 0, not inf * 0 (a diverging run would otherwise turn its gradients into NaN)
+    x = np.array([1e13, 2e13, -2e13, 1e15, -1e15], np.float32)
+    g = gn.tensor(x, requires_grad=True)
+    F.gelu(g, approximate=approximate).sum().backward()
+    np.testing.assert_array_equal(g.grad.array, np.array([1, 1, 0, 1, 0], np.float32))
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
 def test_gelu_float16_matches_torch(approximate):
     x = (np.random.default_rng(2).standard_normal(4000) * 4).astype(np.float16)
     g, t = gn.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)

@@ -309,15 +309,15 @@ def _gelu_tanh_slope(x, s, dy):
     """
     flat, s, dy = x.reshape(-1), s.reshape(-1), dy.reshape(-1)
     dx = np.empty(flat.shape, s.dtype)
-    one_minus_s = np.empty(min(flat.size, _BLOCK), s.dtype)
+    scratch = np.empty(min(flat.size, _BLOCK), s.dtype)
     for b in _blocks(flat.size):
-        d, t = dx[b], one_minus_s[: b.stop - b.start]
+        d, t = dx[b], scratch[: b.stop - b.start]
+        np.subtract(1, s[b], out=t)
+        t *= s[b]
+        t *= flat[b]  # x s (1 - s) first: 0 for large |x|, before 2u' (~x^2) could overflow
         np.square(flat[b], out=d, dtype=d.dtype)
         d *= 2 * _SQRT_2_OVER_PI * 3 * _GELU_TANH_C
         d += 2 * _SQRT_2_OVER_PI  # 2 u'
-        d *= flat[b]
-        d *= s[b]
-        np.subtract(1, s[b], out=t)
         d *= t
         d += s[b]
         d *= dy[b]
