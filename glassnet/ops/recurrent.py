@@ -32,6 +32,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..tensor import Tensor
+from .linear import _ones
 
 __all__ = ["rnn_tanh_cell", "rnn_relu_cell", "lstm_cell", "gru_cell", "rnn_tanh", "rnn_relu", "lstm", "gru"]
 
@@ -114,8 +115,9 @@ def _weight_grads(self, ax, ah, x, wih, hs, h0, inv_ih, inv_hh):
     dwhh = _reorder(dwhh, inv_hh)
     dbih = dbhh = None
     if self.has_bias:
-        sum_x = ax2.sum(0)
-        sum_h = ah2.sum(0) if ah is not ax else sum_x.copy()
+        ones = _ones(ax2.shape[0], ax2.dtype)  # row sums as BLAS products (see ops/linear.py)
+        sum_x = np.dot(ones, ax2)
+        sum_h = np.dot(ones, ah2) if ah is not ax else sum_x.copy()
         dbih = _reorder(sum_x, inv_ih) if need[self.i_wih + 2] else None
         dbhh = _reorder(sum_h, inv_hh) if need[self.i_wih + 3] else None
     return dx, dwih, dwhh, dbih, dbhh
