@@ -118,7 +118,8 @@ def stft(signal, n_fft, hop_length, win_length=None, window=None, center=True):
     win_length = n_fft if win_length is None else win_length
     window = hann_window(win_length) if window is None else np.asarray(window, np.float64)
     if window.shape != (win_length,) or win_length > n_fft:
-        raise ValueError(f"stft: window of shape {window.shape} must be (win_length,) with win_length <= n_fft = {n_fft}")
+        raise ValueError(f"stft: window of shape {window.shape} must be (win_length,) with win_length <= "
+                         f"n_fft = {n_fft}")
     left = (n_fft - win_length) // 2
     padded_window = np.zeros(n_fft)
     padded_window[left:left + win_length] = window

@@ -1,4 +1,5 @@
-"""The command line: `glassnet train <recipe>`, `list`, `eval`, `sample`, `explain <topic>`, `report <run>`.
+"""The command line: `glassnet train <recipe>`, `list`, `eval`, `sample`, `transcribe`, `explain <topic>`,
+`report <run>`.
 
 A recipe's config fields become its flags (`glassnet train mnist-cnn --help` lists them); each value is
 checked as the command line is read, and the error names the flag. A run writes a folder (default
@@ -19,6 +20,7 @@ import time
 
 from . import __version__, recipes
 from .recipes.config import LENGTH_FIELDS, check_value, option_name, positive
+from .rl.env import MissingDependency
 
 __all__ = ["main"]
 
@@ -118,6 +120,11 @@ def _build_parser():
     explain.add_argument("topic", nargs="?", choices=list(TOPICS), help="one of: " + ", ".join(TOPICS))
     report = sub.add_parser("report", help="write one self-contained HTML page for a run folder")
     report.add_argument("run")
+    transcribe = sub.add_parser("transcribe", help="the digits spoken in a WAV file, by a speech-digits run")
+    transcribe.add_argument("run", help="a speech-digits run folder (its best checkpoint) or a checkpoint file")
+    transcribe.add_argument("wav", help="a PCM WAV file, any sample rate (resampled to 8 kHz), channels averaged")
+    transcribe.add_argument("--beam-width", default=8,
+                            type=_value(int, lambda v: None if v >= 0 else "must be >= 0", "beam_width"), help="prefixes kept by the beam search; 0: greedy decoding (default: 8)")
     return parser
 
 
@@ -273,7 +280,15 @@ def _list(args):
     return 0
 
 
-_COMMANDS = {"list": _list, "train": _train, "eval": _eval, "sample": _sample, "report": _report, "explain": _explain}
+def _transcribe(args):
+    from .recipes.speech_digits import transcribe
+
+    print(transcribe(args.run, args.wav, args.beam_width))
+    return 0
+
+
+_COMMANDS = {"list": _list, "train": _train, "eval": _eval, "sample": _sample, "report": _report, "explain": _explain,
+             "transcribe": _transcribe}
 
 
 def main(argv=None):
@@ -286,7 +301,7 @@ def main(argv=None):
     except TrainingDiverged as e:
         print(f"glassnet: error: {e}", file=sys.stderr)
         return 1
-    except (UsageError, ValueError, OSError, KeyError) as e:
+    except (UsageError, ValueError, OSError, KeyError, MissingDependency) as e:
         message = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f"glassnet: error: {message}", file=sys.stderr)
         return 2

@@ -11,7 +11,7 @@ import torch.nn.functional as TF
 
 import glassnet as gn
 import glassnet.nn.functional as F
-from glassnet.ops.ctc import beam_search_decode, collapse, greedy_decode
+from glassnet.ops.ctc import beam_search_decode, collapse, forced_align, greedy_decode
 from parity import Case, Const, run_case
 
 
@@ -186,3 +186,19 @@ def test_beam_search_beats_greedy_when_alignments_split_the_mass():
 def test_bad_input(call, match):
     with pytest.raises((ValueError, TypeError, IndexError), match=match):
         call()
+
+
+def _best_alignment(lp, target, blank):
+    steps, classes = lp.shape
+    paths = [p for p in itertools.product(range(classes), repeat=steps) if collapse(p, blank) == list(target)]
+    return max(paths, key=lambda p: lp[np.arange(steps), list(p)].sum())
+
+
+@pytest.mark.parametrize("target", [[1, 2], [2, 2], [1], [2, 1, 2]])
+def test_forced_align_finds_the_most_probable_alignment(target):
+    lp = torch.tensor(np.random.default_rng(10).standard_normal((6, 3)) * 2).log_softmax(-1).numpy()
+    path = forced_align(lp, target)
+    assert collapse(path) == target
+    np.testing.assert_array_equal(path, _best_alignment(lp, target, 0))
+    with pytest.raises(ValueError, match="cannot hold"):
+        forced_align(lp[:2], [1, 1])

@@ -21,7 +21,7 @@ from ..tensor import Tensor
 from .elementwise import clamp
 from .shape import reshape
 
-__all__ = ["ctc_loss", "greedy_decode", "beam_search_decode"]
+__all__ = ["ctc_loss", "greedy_decode", "beam_search_decode", "forced_align", "collapse"]
 
 _NEG_INF = -np.inf
 
@@ -293,3 +293,33 @@ def beam_search_decode(log_probs, input_lengths=None, blank=0, beam_width=8, ret
                for i in range(lp.shape[1])]
     labels = [r[0] for r in results]
     return (labels, [r[1] for r in results]) if return_scores else labels
+
+
+def forced_align(log_probs, target, blank=0):
+    """The single most probable alignment of `target` to the frames (Viterbi): log_probs (T, C) -> (T,) symbols.
+
+    The alpha recursion with max in place of the sum, keeping which predecessor won:
+        delta_t(s) = log y_t(l'_s) + max(delta_{t-1}(s), delta_{t-1}(s-1), [delta_{t-1}(s-2) if skip_s])
+    then back from the better of the two final states. It shows where the model hears each label.
+    """
+    lp = np.asarray(log_probs.array if isinstance(log_probs, Tensor) else log_probs, np.float64)
+    target = np.asarray(target, np.int64)
+    ext, skip, _ = _extended_targets(target[None], np.array([target.size]), blank)
+    ext, skip = ext[0], skip[0]
+    steps, states = lp.shape[0], ext.size
+    if steps < target.size + int(np.sum(target[1:] == target[:-1])):
+        raise ValueError(f"forced_align: {steps} frames cannot hold the {target.size} labels {target.tolist()}")
+    delta = np.full((steps, states), _NEG_INF)
+    back = np.zeros((steps, states), np.int64)
+    delta[0, :2] = lp[0, ext[:2]]
+    for t in range(1, steps):
+        prev = delta[t - 1]
+        candidates = np.stack([prev, _shift(prev, 1), np.where(skip, _shift(prev, 2), _NEG_INF)])
+        back[t] = candidates.argmax(0)  # 0: stay, 1: from s - 1, 2: from s - 2
+        delta[t] = lp[t, ext] + candidates.max(0)
+    s = states - 1 if states == 1 or delta[-1, -1] >= delta[-1, -2] else states - 2
+    path = np.empty(steps, np.int64)
+    for t in range(steps - 1, -1, -1):
+        path[t] = ext[s]
+        s -= back[t, s]
+    return path

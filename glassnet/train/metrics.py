@@ -1,4 +1,5 @@
-"""Metrics for classification: accuracy, top-k accuracy, confusion matrix, running averages."""
+"""Metrics for classification (accuracy, top-k accuracy, confusion matrix), for sequences (edit distance,
+word error rate) and running averages."""
 import numpy as np
 
 from ..tensor import Tensor
@@ -30,6 +31,27 @@ def confusion_matrix(predictions, targets, num_classes):
     if p.shape != t.shape:
         raise ValueError(f"confusion_matrix: predictions {p.shape} and targets {t.shape} differ in shape")
     return np.bincount(t * num_classes + p, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
+
+
+def edit_distance(reference, hypothesis):
+    """The fewest insertions, deletions and substitutions that turn `hypothesis` into `reference` (Levenshtein),
+    by dynamic programming: d[i][j] = distance between the first i reference and first j hypothesis words."""
+    previous = list(range(len(hypothesis) + 1))
+    for i, word in enumerate(reference, 1):
+        current = [i]
+        for j, guess in enumerate(hypothesis, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (word != guess)))
+        previous = current
+    return previous[-1]
+
+
+def word_error_rate(references, hypotheses):
+    """Sum of the edit distances over the total number of reference words (sequences of words or labels)."""
+    if len(references) != len(hypotheses):
+        raise ValueError(f"word_error_rate: {len(references)} references but {len(hypotheses)} hypotheses")
+    words = sum(len(r) for r in references)
+    errors = sum(edit_distance(list(r), list(h)) for r, h in zip(references, hypotheses))
+    return errors / words if words else float(errors > 0)
 
 
 class RunningAverage:
