@@ -67,4 +67,5 @@ def all_recipes():
 
 
 def _load_all():
-    from . import mnist, sequence, transformers  # noqa: F401  (each module registers its recipes)
+    # each module registers its recipes
+    from . import dqn_cartpole, gat_cora, gcn_cora, mnist, sequence, speech_digits, transformers  # noqa: F401
