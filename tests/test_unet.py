@@ -53,7 +53,7 @@ def test_unet_keys_and_every_parameter_learns():
     model = UNet(1, 11, (8, 16, 32))
     keys = list(model.state_dict())
     assert keys[0] == "encoder.0.0.weight" and "up.1.weight" in keys and keys[-1] == "head.bias"
-    assert model.up[0].weight.shape == (32, 16, 2, 2) and model.decoder[1].__getattr__("0").weight.shape == (8, 16, 3, 3)
+    assert model.up[0].weight.shape == (32, 16, 2, 2) and model.decoder[1][0].weight.shape == (8, 16, 3, 3)
     loss = gn.nn.functional.cross_entropy(model(gn.randn(2, 1, 8, 8)), gn.randint(0, 11, (2, 8, 8)))
     loss.backward()
     for name, p in model.named_parameters():

@@ -1,5 +1,6 @@
 """Models built from glassnet.nn: GPT, an encoder-decoder Transformer, BERT-style encoders (our own, and Hugging
-Face's layout for pretrained weights), a sentence encoder, a ViT, ResNets, a U-Net, detectors (CenterNet-style and DETR).
+Face's layout for pretrained weights), a sentence encoder, a ViT, ResNets, a U-Net, CenterNet- and DETR-style
+detectors.
 
     from glassnet.models import GPT, Seq2SeqTransformer, BertForMaskedLM, ViT, resnet18, resnet20
 """

@@ -150,9 +150,9 @@ def centernet_loss(outputs, boxes, labels, stride, size_weight=0.1):
     n_objects = max(len(index), 1)
     loss = focal_loss(heat, Tensor._make(target)) / n_objects
     if len(index):
-        loss = loss + F.l1_loss(_at_centres(outputs["offset"], index), Tensor._make(offset), reduction="sum") / n_objects
-        loss = loss + size_weight * F.l1_loss(_at_centres(outputs["size"], index), Tensor._make(size),
-                                              reduction="sum") / n_objects
+        offset_error = F.l1_loss(_at_centres(outputs["offset"], index), Tensor._make(offset), reduction="sum")
+        size_error = F.l1_loss(_at_centres(outputs["size"], index), Tensor._make(size), reduction="sum")
+        loss = loss + (offset_error + size_weight * size_error) / n_objects
     return loss
 
 
