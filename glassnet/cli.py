@@ -124,7 +124,8 @@ def _build_parser():
     transcribe.add_argument("run", help="a speech-digits run folder (its best checkpoint) or a checkpoint file")
     transcribe.add_argument("wav", help="a PCM WAV file, any sample rate (resampled to 8 kHz), channels averaged")
     transcribe.add_argument("--beam-width", default=8,
-                            type=_value(int, lambda v: None if v >= 0 else "must be >= 0", "beam_width"), help="prefixes kept by the beam search; 0: greedy decoding (default: 8)")
+                            type=_value(int, lambda v: None if v >= 0 else "must be >= 0", "beam_width"),
+                            help="prefixes kept by the beam search; 0: greedy decoding (default: 8)")
     return parser
 
 

@@ -73,12 +73,13 @@ def features_of(waveform, n_mels):
     return normalize_features(LogMelSpectrogram(SAMPLE_RATE, n_mels=n_mels)(waveform))
 
 
-def load_split(config, train):
-    """(features, digit lists) of every utterance of a split."""
+def load_split(config, train, limit=0):
+    """(features, digit lists) of the utterances of a split (the first `limit` of them, if given)."""
     with data_from(config.data_dir) as (root, _):
         ds = SpokenDigits(root=root, train=train)
-    return [features_of(ds.waveform(i), config.n_mels) for i in range(len(ds))], \
-        [ds.digits(i).tolist() for i in range(len(ds))]
+    count = min(limit, len(ds)) if limit else len(ds)
+    return [features_of(ds.waveform(i), config.n_mels) for i in range(count)], \
+        [ds.digits(i).tolist() for i in range(count)]
 
 
 def collate(samples):
@@ -193,9 +194,7 @@ class _Evaluation:
 
 
 def build(config):
-    features, digits = load_split(config, train=True)
-    if config.limit:
-        features, digits = features[:config.limit], digits[:config.limit]
+    features, digits = load_split(config, train=True, limit=config.limit)
     test = list(zip(*load_split(config, train=False)))
     order = np.random.default_rng(config.seed).permutation(len(features))
     n_val = int(round(config.val_fraction * len(features)))
