@@ -60,9 +60,11 @@ def _rows(a):
     return a.reshape(-1, a.shape[-1])
 
 
-def _project_inputs(x, w_t, bias):
-    """x_t W^T + b for every step at once, as ONE matrix product: x (T, B, I), w_t (I, G) -> (T, B, G)."""
-    out = np.dot(_rows(x), w_t).reshape(*x.shape[:2], w_t.shape[1])
+def _project_inputs(self, x, w_t, bias):
+    """x_t W^T + b for every step at once, as ONE matrix product: x (T, B, I), w_t (I, G) -> (T, B, G).
+    Keeps x's rows (T * B, I) for the backward in self.x_rows (a view, or the one copy of a strided x)."""
+    self.x_rows = _rows(x)
+    out = np.dot(self.x_rows, w_t).reshape(*x.shape[:2], w_t.shape[1])
     if bias is not None:
         out += bias
     return out
@@ -102,14 +104,14 @@ def _weight_grads(self, ax, ah, x, wih, hs, h0, inv_ih, inv_hh):
     """The gradients that need no loop over time, one GEMM each over all T * B rows.
 
     ax (T, B, G): gradients of the input-side pre-activations (columns in the internal gate order),
-    ah (T, B, G): those of the recurrent side (may be ax itself), x (T, B, I), hs (T, B, P) the states,
-    h0 (B, P) the initial one. Returns dx (T, B, I), dW_ih, dW_hh, db_ih, db_hh with rows in PyTorch's
+    ah (T, B, G): those of the recurrent side (may be ax itself), x (T, B, I) (its rows: self.x_rows),
+    hs (T, B, P) the states, h0 (B, P) the initial one. Returns dx (T, B, I), dW_ih, dW_hh, db_ih, db_hh with rows in PyTorch's
     gate order (None where not needed).
     """
     need = self.needs_input_grad
     ax2, ah2 = _rows(ax), _rows(ah)
     dx = np.dot(ax2, wih).reshape(x.shape) if need[0] else None
-    dwih = np.dot(ax2.T, _rows(x)) if need[self.i_wih] else None
+    dwih = np.dot(ax2.T, self.x_rows) if need[self.i_wih] else None
     dwhh = _recurrent_weight_grad(ah, hs, h0, self.reverse) if need[self.i_wih + 1] else None
     dwih = _reorder(dwih, inv_ih)
     dwhh = _reorder(dwhh, inv_hh)
@@ -155,7 +157,7 @@ class RNNLayer(Function):
         self.i_wih = 2
         self.reverse, self.nonlinearity = reverse, nonlinearity
         bias = biases[0] + biases[1] if biases else None
-        hs = _project_inputs(x, w_ih.T, bias)  # (T, B, H): pre-activations, then states
+        hs = _project_inputs(self, x, w_ih.T, bias)  # (T, B, H): pre-activations, then states
         tmp = np.empty(h0.shape, hs.dtype)
         whh_t = np.ascontiguousarray(w_hh.T)
         h = h0
@@ -236,7 +238,7 @@ class LSTMLayer(Function):
         half = _half_rows([True, True, True, False], hid, dt)  # o, i, f are sigmoids: tanh(a/2)
         bias = (rest[0] + rest[1])[perm] * half[:, 0] if has_bias else None
         w_hr_t = rest[-1].T if has_proj else None
-        gates = _project_inputs(x, (self.wih * half).T, bias)  # (T, B, 4H): pre-activations, then gates
+        gates = _project_inputs(self, x, (self.wih * half).T, bias)  # (T, B, 4H): pre-activations, then gates
         whh_t = np.ascontiguousarray((self.whh * half).T)  # (P, 4H)
         cs, tcs = np.empty((steps, batch, hid), dt), np.empty((steps, batch, hid), dt)
         ms = np.empty((steps, batch, hid), dt) if has_proj else None
@@ -366,7 +368,7 @@ class GRULayer(Function):
             bias[hid:] += biases[1][:2 * hid]  # r and z: both biases sit outside any product
             bias *= half_ih[:, 0]
             b_hn = biases[1][2 * hid:]
-        gates = _project_inputs(x, (self.wih * half_ih).T, bias)  # (T, B, 3H) order (n, r, z)
+        gates = _project_inputs(self, x, (self.wih * half_ih).T, bias)  # (T, B, 3H) order (n, r, z)
         whh_t = np.ascontiguousarray((w_hh * half_hh).T)  # (H, 3H)
         hw = np.empty((steps, batch, 3 * hid), dt)  # W_hh h (+ b_hn): q is its last block
         hs = np.empty((steps, batch, hid), dt)
