@@ -726,6 +726,10 @@ class Tensor:
     def cholesky(self, upper=False): return ops.cholesky(self, upper=upper)
     def matrix_power(self, n): return ops.matrix_power(self, n)
     def cross(self, other, dim=None): return ops.cross(self, other, dim)
+    def __lshift__(self, other): return ops.bitwise_left_shift(self, other)
+    def __rshift__(self, other): return ops.bitwise_right_shift(self, other)
+    def bitwise_left_shift(self, other): return ops.bitwise_left_shift(self, other)
+    def bitwise_right_shift(self, other): return ops.bitwise_right_shift(self, other)
     # fmt: on
 
     @property

@@ -71,7 +71,8 @@ CASES += [
     both("fmin", lambda lib, a, b: lib.fmin(a, b), [(3, 4), (4,)], domain="distinct"),
     both("where_scalar_other", lambda lib, c, x: lib.where(c, x, 0.0), [Const(lambda r: r.random((3, 4)) > 0.5),
          (3, 4)]),
-    both("exp_of_int", lambda lib, n: lib.exp(n) + lib.sin(n) + lib.log2(n + 1), [Const(lambda r: r.integers(0, 5, (4,)))],
+    both("exp_of_int", lambda lib, n: lib.exp(n) + lib.sin(n) + lib.log2(n + 1),
+         [Const(lambda r: r.integers(0, 5, (4,)))],
          gradcheck=False),
 ]
 

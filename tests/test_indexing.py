@@ -157,6 +157,12 @@ SCATTER = [
     both("masked_select", lambda lib, x, m: lib.masked_select(x, m), [(3, 4), mask((3, 4))]),
     both("masked_select_broadcast", lambda lib, x, m: lib.masked_select(x, m), [(4,), mask((2, 4))]),
     both("where_condition_only", lambda lib, c: lib.where(c), [mask((2, 3))], gradcheck=False),
+    Case("scatter_reduce_multiply", lambda x, i, s: x.scatter(0, i, s, reduce="multiply"), [
+        Const(lambda r: r.standard_normal((3, 2))), idx([[0, 1], [0, 0]]), Const(lambda r: r.standard_normal((2, 2)))],
+         gradcheck=False),
+    Case("getitem_tuple_inside_index", lambda x: (x[(0,), (1, 2)], x[((0,),)], x[(1, 0), 1:]), [(2, 3, 4)]),
+    both("bitwise_shifts", lambda lib, a, b: (a << 2, a >> 1, lib.bitwise_right_shift(a, b)),
+         [Const(lambda r: np.array([1, -8, 16])), Const(lambda r: np.array([0, 1, 2]))], gradcheck=False),
 ]
 
 SLICING = [
@@ -177,8 +183,9 @@ SLICING = [
     both("diff", lambda lib, x: lib.diff(x), [(3, 5)]),
     both("diff_n2_dim0_prepend", lambda lib, x, p: lib.diff(x, n=2, dim=0, prepend=p), [(4, 3), (1, 3)]),
     both("meshgrid_ij", lambda lib, a, b: lib.meshgrid(a, b, indexing="ij"), [(3,), (4,)]),
-    both("axis_alias", lambda lib, x, i: (lib.cat([x, x], axis=1), lib.stack([x, x], axis=0), lib.chunk(x, 2, axis=1)[0],
-                                          lib.gather(x, axis=1, index=i), lib.index_select(x, axis=0, index=i[0])),
+    both("axis_alias", lambda lib, x, i: (lib.cat([x, x], axis=1), lib.stack([x, x], axis=0),
+                                          lib.chunk(x, 2, axis=1)[0], lib.gather(x, axis=1, index=i),
+                                          lib.index_select(x, axis=0, index=i[0])),
          [(2, 4), idx([[0, 1], [3, 0]])]),
     both("meshgrid_xy", lambda lib, a, b, c: lib.meshgrid(a, b, c, indexing="xy"), [(2,), (3,), (4,)]),
 ]

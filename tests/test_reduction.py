@@ -101,6 +101,7 @@ CASES = [
     both("cumprod_zeros", lambda lib, a, m: lib.cumprod(a * m, 1), [(4, 5), Const(lambda r: np.array(
         [[1, 0, 1, 1, 1], [1, 1, 1, 1, 0], [0, 1, 0, 1, 1], [1, 1, 1, 1, 1]], np.float64))]),
     both("cumprod_int", lambda lib, c: lib.cumprod(c, 0), [ints((4, 2))], gradcheck=False),
+    both("cumprod_empty", lambda lib, a: lib.cumprod(a, 1), [(2, 0, 3)]),
     both("cummax", lambda lib, a: lib.cummax(a, 1), [(3, 5)], domain="distinct"),
     both("cummin_dim0", lambda lib, a: lib.cummin(a, 0), [(4, 3)], domain="distinct"),
     both("cummax_ties", lambda lib, c, a: lib.cummax(c + a * 0, 1), [ints((3, 6), hi=3, dtype=np.float32), (3, 6)]),

@@ -10,8 +10,8 @@ from ._util import as_tensor, check_broadcast, operands
 
 __all__ = ["eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal", "not_equal",
     "equal", "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and", "bitwise_or",
-    "bitwise_xor", "bitwise_not", "isnan", "isfinite", "isinf", "isposinf", "isneginf", "signbit", "isclose",
-    "allclose"]
+    "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "isnan", "isfinite", "isinf",
+    "isposinf", "isneginf", "signbit", "isclose", "allclose"]
 
 
 def _binary(np_fn, name, doc):
@@ -52,6 +52,8 @@ def _bitwise(np_fn, name):
 bitwise_and = _bitwise(np.bitwise_and, "bitwise_and")
 bitwise_or = _bitwise(np.bitwise_or, "bitwise_or")
 bitwise_xor = _bitwise(np.bitwise_xor, "bitwise_xor")
+bitwise_left_shift = _bitwise(np.left_shift, "bitwise_left_shift")
+bitwise_right_shift = _bitwise(np.right_shift, "bitwise_right_shift")  # arithmetic: the sign is kept
 
 
 def bitwise_not(input):

@@ -96,6 +96,8 @@ class Cumprod(Function):
         from .elementwise import where
 
         x, d = self.inputs[0], self.dim
+        if x.array.size == 0:
+            return dy
         zero = x.array == 0
         n = x.shape[d]
         first_zero = np.where(zero.any(axis=d, keepdims=True), zero.argmax(axis=d, keepdims=True), n)

@@ -236,7 +236,8 @@ class DFT(Function):
             full = _fit(dy, n, dim)  # the bins above n//2 did not reach the output
             g = real(DFT.apply(full, kind="c2c", inverse=True, n=n, dim=dim, norm=dual))
         else:
-            g = DFT.apply(dy, kind="r2c", inverse=False, n=n, dim=dim, norm=dual) * _mirror_weights(n, dim, dy.ndim, dy.dtype)
+            g = DFT.apply(dy, kind="r2c", inverse=False, n=n, dim=dim, norm=dual)
+            g = g * _mirror_weights(n, dim, dy.ndim, dy.dtype)
         return _fit(g, self.in_length, dim)
 
     def jvp(self, dx):

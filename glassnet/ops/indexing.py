@@ -53,8 +53,8 @@ def _index_item(item):
         if item.ndim == 0 and item.dtype.kind in "iu":
             return int(item.array)  # a 0-d integer tensor indexes like a Python int (as in PyTorch)
         return _index_array(item)
-    if isinstance(item, (list, np.ndarray)):
-        return _index_array(item)
+    if isinstance(item, (list, tuple, np.ndarray)):  # a tuple inside the index is a sequence, as a list
+        return _index_array(list(item) if isinstance(item, tuple) else item)
     if isinstance(item, slice):
         conv = [None if v is None else operator.index(v) for v in (item.start, item.stop, item.step)]
         return slice(*conv)

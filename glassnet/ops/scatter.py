@@ -61,20 +61,21 @@ class Scatter(Function):
 def scatter(input, dim, index, src=None, *, value=None, reduce=None):
     """A copy of `input` with src[i][j][k] written at [index[i][j][k]][j][k] (for dim=0), etc.
 
-    `src` may be a tensor or a number (PyTorch's `value` form). reduce="add" is scatter_add; the other
-    legacy reduce ("multiply") is not supported: use scatter_reduce.
+    `src` may be a tensor or a number (PyTorch's `value` form). The legacy reduce="add" is scatter_add,
+    reduce="multiply" scatter_reduce(..., "prod") (whose gradient is not implemented).
     """
     if src is None:
         src = value
     if src is None:
         raise TypeError("scatter: give src (a tensor or a number) or value")
-    if reduce is not None:
-        if reduce != "add":
-            raise ValueError(f"scatter: reduce={reduce!r} is not supported; use scatter_reduce(..., reduce='prod')")
-        src = src if isinstance(src, Tensor) else Tensor._make(np.full(index.shape, src, input.dtype))
-        return scatter_add(input, dim, index, src)
     if not isinstance(src, Tensor):
         src = Tensor._make(np.full(index.shape, src, input.dtype))
+    if reduce is not None:
+        if reduce not in ("add", "multiply"):
+            raise ValueError(f"scatter: reduce must be 'add' or 'multiply', got {reduce!r}")
+        if reduce == "add":
+            return scatter_add(input, dim, index, src)
+        return scatter_reduce(input, dim, index, cast(src, input.dtype), "prod")
     d, idx = _gather_checks("scatter", input, dim, index, src)
     return Scatter.apply(input, cast(src, input.dtype), dim=d, index=idx)
 
