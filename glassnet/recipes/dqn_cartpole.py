@@ -7,8 +7,10 @@ of a replay buffer against the Bellman target of a slowly following target netwo
     y = r + gamma (1 - terminated) max_a' Q_target(s', a')      loss = Huber(Q(s, a) - y)
 
 with Q_target nudged towards Q by tau = 0.5% after every update. Each optimizer step of the loop follows
-one environment step of the epsilon-greedy policy (epsilon from 1 down to 0.05). Gymnasium is an
-optional dependency: pip install 'glassnet[rl]'.
+one environment step of the epsilon-greedy policy (epsilon from 1 down to 0.05). Every `eval_every` updates
+the greedy policy plays `eval_episodes` episodes; the final test plays 100 other episodes with the weights
+of the best evaluation (DQN's policy can get worse again as training goes on). Gymnasium is an optional
+dependency: pip install 'glassnet[rl]'.
 """
 import os
 from dataclasses import dataclass
@@ -36,7 +38,8 @@ class DQNConfig:
     hidden: int = flag(128, "units of each of the two hidden layers", positive)
     buffer_size: int = flag(10000, "transitions kept in the replay buffer", positive)
     learning_starts: int = flag(1000, "random steps that fill the buffer before learning", positive)
-    train_freq: int = flag(1, "environment steps per update", positive)
+    train_freq: int = flag(1, "environment steps per round of updates", positive)
+    gradient_steps: int = flag(1, "updates per round", positive)
     target_update: int = flag(1, "updates between target-network updates", positive)
     tau: float = flag(0.005, "fraction the target network moves towards the online one (1: a copy)", unit_interval)
     double: bool = flag(False, "double DQN: the online network picks the next action, the target network rates it")
@@ -72,12 +75,16 @@ class _Episodes:
 
     def evaluate(self, model):
         returns = evaluate_policy(lambda: make_env(ENV), greedy(model), self.config.eval_episodes, EVAL_SEED)
+        self.batches.keep_if_best(float(returns.mean()))
         recent = self.batches.env.episode_returns[-20:]
         self.evaluations.append((self.batches.env.steps, float(returns.mean())))
         return {"eval_return": float(returns.mean()), "train_return": float(np.mean(recent)) if recent else 0.0,
                 "epsilon": self.batches.current_epsilon, "episodes": len(self.batches.env.episode_returns)}
 
     def test(self, model):
+        """The greedy policy of the best evaluation (the batch source keeps its weights), on unseen episodes."""
+        if self.batches.best_weights is not None:
+            model.load_state_dict({k: Tensor._make(v) for k, v in self.batches.best_weights.items()})
         returns = evaluate_policy(lambda: make_env(ENV), greedy(model), self.config.test_episodes, TEST_SEED)
         rng = np.random.default_rng(self.config.seed)
         random = evaluate_policy(lambda: make_env(ENV), lambda obs: rng.integers(0, 2, len(obs)),
@@ -104,6 +111,7 @@ def build(config):
                          ReplayBuffer(config.buffer_size, env.observation_space.shape),
                          np.random.default_rng(config.seed + 2), batch_size=config.batch_size, gamma=config.gamma,
                          epsilon=epsilon, learning_starts=config.learning_starts, train_freq=config.train_freq,
+                         gradient_steps=config.gradient_steps,
                          target_update=config.target_update, tau=config.tau, double=config.double)
     episodes = _Episodes(config, batches)
     return Experiment(model, optim.AdamW(model.parameters(), lr=config.lr), batches, steps=config.iters,

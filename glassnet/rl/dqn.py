@@ -82,10 +82,10 @@ class DQNBatches:
     """The DQN batch source: plays the epsilon-greedy policy of `q_net` in `env` (a ResumableEnv), keeps
     the transitions in `buffer` and yields minibatches (obs, actions, Bellman targets).
 
-    Before the first minibatch, `learning_starts` steps of random actions fill the buffer. Then each
-    next(): `train_freq` policy steps, the target network moved a fraction `tau` towards the online one
-    (tau = 1: copied) every `target_update` minibatches,
-    and `batch_size` transitions drawn from the buffer (with `rng`, a NumPy Generator).
+    Before the first minibatch, `learning_starts` steps of random actions fill the buffer. Then rounds of
+    `train_freq` policy steps, each followed by `gradient_steps` minibatches of `batch_size` transitions
+    drawn from the buffer (with `rng`, a NumPy Generator); every `target_update` minibatches the target
+    network moves a fraction `tau` towards the online one (tau = 1: a copy).
     epsilon(env_steps) gives the exploration rate. Its state_dict holds the buffer, the target network,
     the environment's position and the generators: a resumed run continues exactly.
     """
@@ -93,14 +93,16 @@ class DQNBatches:
     epoch_end = False
 
     def __init__(self, env, q_net, target_net, buffer, rng, *, batch_size, gamma, epsilon, learning_starts=1000,
-                 train_freq=1, target_update=500, tau=1.0, double=False):
+                 train_freq=1, gradient_steps=1, target_update=500, tau=1.0, double=False):
         self.env, self.q_net, self.target_net, self.buffer, self.rng = env, q_net, target_net, buffer, rng
         self.batch_size, self.gamma, self.epsilon = batch_size, gamma, epsilon
         self.learning_starts, self.train_freq = max(learning_starts, batch_size), train_freq
+        self.gradient_steps = gradient_steps
         self.target_update, self.tau, self.double = target_update, tau, double
         self.n_actions = env.env.action_space.n
         self.updates = 0
         self.target_net.load_state_dict(q_net.state_dict())
+        self.best_return, self.best_weights = None, None
 
     def _play(self, random=False):
         obs = self.env.observation
@@ -115,8 +117,9 @@ class DQNBatches:
     def next(self):
         while len(self.buffer) < self.learning_starts:
             self._play(random=True)
-        for _ in range(self.train_freq):
-            self._play()
+        if self.updates % self.gradient_steps == 0:
+            for _ in range(self.train_freq):
+                self._play()
         if self.updates % self.target_update == 0:
             soft_update(self.target_net, self.q_net, self.tau)
         self.updates += 1
@@ -130,9 +133,19 @@ class DQNBatches:
     def current_epsilon(self):
         return self.epsilon(self.env.steps)
 
+    def keep_if_best(self, mean_return):
+        """Keep a copy of the online network's weights when `mean_return` (of a greedy evaluation) is the
+        best so far: DQN's policy can get worse again with more training, and the final test should play
+        the best one. The copy is part of the state_dict, so a resumed run keeps it."""
+        if self.best_return is None or mean_return > self.best_return:
+            self.best_return = mean_return
+            self.best_weights = {k: v.array.copy() for k, v in self.q_net.state_dict().items()}
+
     def state_dict(self):
         return {"env": self.env.state_dict(), "buffer": self.buffer.state_dict(), "rng": self.rng.bit_generator.state,
-                "updates": self.updates, "target": self.target_net.state_dict()}
+                "updates": self.updates, "target": self.target_net.state_dict(),
+                "best": None if self.best_weights is None else {"return": self.best_return,
+                                                                "weights": self.best_weights}}
 
     def load_state_dict(self, state):
         self.env.load_state_dict(state["env"])
@@ -140,3 +153,6 @@ class DQNBatches:
         self.rng.bit_generator.state = state["rng"]
         self.updates = state["updates"]
         self.target_net.load_state_dict(state["target"])
+        best = state["best"]
+        self.best_return = None if best is None else best["return"]
+        self.best_weights = None if best is None else {k: getattr(v, "array", v) for k, v in best["weights"].items()}
