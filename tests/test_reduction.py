@@ -294,10 +294,18 @@ def test_second_order_matches_torch(name):
     check_second_order(fn, shapes, domain="distinct" if "max" in name else "real")
 
 
-def test_prod_has_no_double_backward():
-    x = gn.tensor([1.0, 2.0, 3.0], requires_grad=True)
-    with pytest.raises(RuntimeError, match="Prod"):
-        gn.autograd.grad(x.prod(), x, create_graph=True)
+@pytest.mark.parametrize("values", [[1.5, 2.0, 3.0, -0.5], [1.5, 0.0, 3.0, 2.0], [0.0, 2.0, 0.0, 1.0]],
+                         ids=["no_zero", "one_zero", "two_zeros"])
+def test_prod_second_order_matches_torch_also_with_zeros(values):
+    results = []
+    for lib in (gn, torch):
+        x = lib.tensor(np.array(values).reshape(2, 2), requires_grad=True)
+        grad = gn.autograd.grad if lib is gn else torch.autograd.grad
+        (g,) = grad((x.prod(1) ** 2).sum() + x.prod(), [x], create_graph=True)
+        (h,) = grad((g * g).sum(), [x])
+        results.append((np.asarray(g.tolist()), np.asarray(h.tolist())))
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
 
 
 # ---- errors --------------------------------------------------------------------------------------

@@ -165,12 +165,19 @@ class Reciprocal(Elementwise):
 
 
 class Abs(Elementwise):
-    """y = |x|.   f'(x) = sign(x)  (0 at x = 0, as PyTorch)."""
+    """y = |x|.   f'(x) = sign(x)  (0 at x = 0, as PyTorch).   Complex z: dz = dy z / |z|, and forward
+    mode d|z| = Re(conj(z) dz) / |z| (see fourier.py for the convention)."""
 
     f = staticmethod(np.abs)
 
     def derivative(self, m, x, y):
         return m.sign(x)
+
+    def jvp(self, dx):
+        x, y = self.inputs[0].array, self._outputs[0]
+        if dx is None or x.dtype.kind != "c":
+            return super().jvp(dx)
+        return np.where(y == 0, 0, (np.conj(x) * dx).real / np.where(y == 0, 1, y)).astype(y.dtype)
 
 
 class Sin(Elementwise):

@@ -194,6 +194,9 @@ class IndexAddZeros(Function):
         basic, adv, accumulate = self.index
         return GetItem.apply(dy, basic=basic, adv=adv, accumulate=accumulate)
 
+    def jvp(self, dg):
+        return None if dg is None else self.forward(dg, self._outputs[0].shape, self.index)
+
 
 def _add_rows(view, adv, g):
     """view[..., idx, ...] += g for ONE integer array idx on one axis (the embedding / index_select case).
@@ -401,6 +404,9 @@ class Flip(Function):
     def backward(self, dy):
         return Flip.apply(dy, dims=self.dims)
 
+    def jvp(self, dx):
+        return None if dx is None else (np.flip(dx, self.dims).copy() if self.dims else dx.copy())
+
 
 def flip(input, dims):
     """Reverse the order of elements along each dimension in `dims` (an int or a sequence)."""
@@ -433,6 +439,9 @@ class Repeat(Function):
         split_shape = tuple(v for pair in zip(self.sizes, full) for v in pair)
         summed = _sum(reshape(dy, split_shape), tuple(range(0, 2 * len(full), 2)))
         return reshape(summed, x.shape)
+
+    def jvp(self, dx):
+        return None if dx is None else self.forward(dx, self.sizes)
 
 
 def repeat(input, *sizes):
@@ -472,6 +481,9 @@ class ConstantPad(Function):
 
     def backward(self, dy):
         return ConstantPad.apply(dy, pairs=tuple((-l, -r) for l, r in self.pairs), value=0)
+
+    def jvp(self, dx):
+        return None if dx is None else self.forward(dx, self.pairs, 0)
 
 
 def _pad_source_index(n, l, r, mode):
@@ -558,6 +570,10 @@ class MaskedFill(Function):
         dvalue = cast(_sum(where(mask, dy, 0.0)), value.dtype) if self.needs_input_grad[1] else None
         return dx, dvalue
 
+    def jvp(self, dx, dvalue):
+        y = self._outputs[0]
+        return np.where(self.mask, 0 if dvalue is None else dvalue, 0 if dx is None else dx).astype(y.dtype)
+
 
 def masked_fill(input, mask, value):
     """`input` with the elements where the bool `mask` is True replaced by `value` (a number or a 0-d tensor).
@@ -617,6 +633,9 @@ class Gather(Function):
         zeros = Tensor._make(np.zeros(self.inputs[0].shape, dy.dtype))
         return None if not self.needs_input_grad[0] else ScatterAdd.apply(zeros, dy, dim=self.dim, index=self.index)
 
+    def jvp(self, dx):
+        return None if dx is None else self.forward(dx, self.dim, self.index)
+
 
 class ScatterAdd(Function):
     """y = x copy; y[i_0.., index[i_0..i_k] (at dim), ..i_k] += src[i_0..i_k] for each position of index.
@@ -635,6 +654,13 @@ class ScatterAdd(Function):
         x, src = self.inputs
         dsrc = gather_back(dy, self.dim, self.index, src.shape) if self.needs_input_grad[1] else None
         return (dy if self.needs_input_grad[0] else None), dsrc
+
+    def jvp(self, dx, dsrc):
+        y = self._outputs[0]
+        out = np.zeros_like(y) if dx is None else dx.copy()
+        if dsrc is not None:
+            np.add.at(out, _grid(self.index, self.dim), dsrc[tuple(slice(0, m) for m in self.index.shape)])
+        return out
 
 
 def gather_back(dy, dim, index, src_shape):
@@ -734,6 +760,9 @@ class Tril(Function):
     def backward(self, dy):
         return Tril.apply(dy, k=self.k)
 
+    def jvp(self, dx):
+        return None if dx is None else np.tril(dx, self.k)
+
 
 class Triu(Function):
     """y = x with entries below diagonal k (j - i < k) of the last two dims set to 0.   dx = triu(dy, k)."""
@@ -746,6 +775,9 @@ class Triu(Function):
 
     def backward(self, dy):
         return Triu.apply(dy, k=self.k)
+
+    def jvp(self, dx):
+        return None if dx is None else np.triu(dx, self.k)
 
 
 def _tri_check(input, diagonal, op):

@@ -239,6 +239,14 @@ class Cholesky(Function):
         L_inv = inv(L)
         return matmul(matmul(L_inv.mT, phi), L_inv)
 
+    def jvp(self, dA):  # dL = L Phi(L^-1 dA L^-T), Phi: the lower triangle with the diagonal halved
+        if dA is None:
+            return None
+        L = self._outputs[0]
+        L_inv = np.linalg.inv(L)
+        X = L_inv @ dA @ L_inv.swapaxes(-1, -2)
+        return L @ (np.tril(X, -1) + np.tril(np.triu(X)) * 0.5)
+
 
 def cholesky(A, *, upper=False):
     """The Cholesky factor L (A = L L^T), or U = L^T with upper=True."""
@@ -275,6 +283,18 @@ class QR(Function):
         M = M + triu(M, 1).mT
         G = matmul(Q, M) if dQ is None else dQ + matmul(Q, M)
         return matmul(G, inv(R).mT)
+
+    def jvp(self, dA):
+        # C = Q^T dA R^-1 = Q^T dQ + dR R^-1: an antisymmetric part (Q^T dQ) plus an upper triangular one
+        if dA is None:
+            return None, None
+        Q, R = self._outputs
+        R_inv = np.linalg.inv(R)
+        C = Q.swapaxes(-1, -2) @ dA @ R_inv
+        low = np.tril(C, -1)
+        omega = low - low.swapaxes(-1, -2)
+        dR = (C - omega) @ R
+        return (dA - Q @ dR) @ R_inv, dR
 
 
 def qr(A, mode="reduced"):
@@ -322,6 +342,13 @@ class Eigh(Function):
         if dV is not None:
             inner = inner + _gap_inverse(w) * matmul(V.mT, dV)
         return matmul(matmul(V, inner), V.mT)
+
+    def jvp(self, dA):  # with P = V^T dA V: dw = diag(P), dV = V (F o P)
+        if dA is None:
+            return None, None
+        w, V = self._outputs
+        P = V.swapaxes(-1, -2) @ dA @ V
+        return np.diagonal(P, axis1=-2, axis2=-1).copy(), V @ (_gap_inverse(w).array * P)
 
 
 def eigh(A, UPLO="L"):
@@ -387,6 +414,23 @@ class SVD(Function):
         dA = matmul(matmul(U, inner), Vh)
         return dA if extra is None else dA + extra
 
+    def jvp(self, dA):
+        # with P = U^T dA V (reduced factors): dS = diag(P),
+        # dU = U (F o (P S + S P^T)) + (I - U U^T) dA V S^-1,  dV = V (F o (S P + P^T S)) + (I - V V^T) dA^T U S^-1
+        if dA is None:
+            return None, None, None
+        U, s, Vh = self._outputs
+        if self.full and U.shape[-1] != Vh.shape[-2]:
+            raise NotImplementedError("linalg.svd: forward-mode derivatives of U and Vh need full_matrices=False")
+        V = Vh.swapaxes(-1, -2)
+        T = lambda a: a.swapaxes(-1, -2)  # noqa: E731
+        P = T(U) @ dA @ V
+        F = _gap_inverse(s * s).array
+        S = s[..., None, :]  # multiplies columns
+        dU = U @ (F * (P * S + s[..., :, None] * T(P))) + (dA @ V - U @ P) / S
+        dV = V @ (F * (s[..., :, None] * P + T(P) * S)) + (T(dA) @ U - V @ T(P)) / S
+        return dU, np.diagonal(P, axis1=-2, axis2=-1).copy(), T(dV)
+
 
 def svd(A, full_matrices=True):
     """(U, S, Vh) with A = U diag(S) Vh (torch.linalg.svd; full_matrices=True by default, as PyTorch)."""
@@ -422,6 +466,15 @@ class Pinv(Function):
         right = _eye_like(n, A.dtype) - matmul(P, A)
         return (-matmul(matmul(P.mT, dP), P.mT) + matmul(matmul(left, dP.mT), matmul(P, P.mT))
                 + matmul(matmul(matmul(P.mT, P), dP.mT), right))
+
+    def jvp(self, dA):  # dP = -P dA P + P P^T dA^T (I - A P) + (I - P A) dA^T P^T P
+        if dA is None:
+            return None
+        A, P = self.inputs[0].array, self._outputs[0]
+        T = lambda a: a.swapaxes(-1, -2)  # noqa: E731
+        m, n = A.shape[-2:]
+        return (-P @ dA @ P + P @ T(P) @ T(dA) @ (np.eye(m) - A @ P)
+                + (np.eye(n) - P @ A) @ T(dA) @ T(P) @ P).astype(P.dtype)
 
 
 def pinv(A, *, atol=None, rtol=None, hermitian=False):

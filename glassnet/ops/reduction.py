@@ -131,29 +131,46 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
 class Prod(Function):
     """y = product of x over `dims`.
 
-    dx_i = dy * (product of the other elements of x_i's slice), computed exactly when there are
-    zeros: with no zero in the slice it is y / x_i; with exactly one zero, only the zero element
-    gets the product of the others (the rest get 0); with two or more zeros everything gets 0.
-    Shapes: dx like x. The backward is raw NumPy (not differentiable again).
+    dx_i = dy * (product of the other elements of x_i's slice). That product is computed without
+    dividing (y / x_i fails at zeros) as the product of the elements before x_i times that of the
+    elements after it: two cumulative products (see _product_of_others). Written with Tensor ops
+    (cumprod has an exact gradient through zeros), so it is differentiable again.
+    Shapes: dx like x.
     """
-
-    differentiable_backward = False
 
     def forward(self, x, dims, keepdim):
         self.dims = dims
         return x.prod(axis=dims, keepdims=keepdim)
 
     def backward(self, dy):
-        x = self.inputs[0].array
-        g = dy.array.reshape(_kept_shape(x.shape, self.dims))
-        zero = x == 0
-        nonzero_x = np.where(zero, np.ones((), x.dtype), x)
-        others = nonzero_x.prod(axis=self.dims, keepdims=True)  # product of the non-zero elements
-        n_zeros = zero.sum(axis=self.dims, keepdims=True)
-        fill = np.zeros((), x.dtype)
-        factor = np.where(zero, np.where(n_zeros == 1, others, fill),
-                          np.where(n_zeros == 0, others / nonzero_x, fill))
-        return Tensor._make((g * factor).astype(x.dtype, copy=False))
+        x = self.inputs[0]
+        return reshape(dy, _kept_shape(x.shape, self.dims)) * _product_of_others(x, self.dims)
+
+    def jvp(self, dx):
+        if dx is None:
+            return None
+        others = _product_of_others(Tensor._make(self.inputs[0].array), self.dims).array
+        return (dx * others).sum(axis=self.dims).reshape(self._outputs[0].shape)
+
+
+def _product_of_others(x, dims):
+    """For each element, the product of the other elements of its slice over `dims` (a Tensor like x):
+    the reduced dims are moved last and flattened to n, then prod_{j<i} x_j * prod_{j>i} x_j comes from an
+    exclusive cumulative product from the front and one from the back."""
+    from .cumulative import cumprod
+    from .indexing import cat, flip
+    from .shape import movedim
+
+    if x.array.size == 0:
+        return Tensor._make(np.zeros(x.shape, x.dtype))
+    kept = [d for d in range(x.ndim) if d not in dims]
+    moved = movedim(x, tuple(dims), tuple(range(len(kept), x.ndim))) if dims else x
+    flat = reshape(moved, moved.shape[:len(kept)] + (_count(x.shape, dims),))  # (..., n)
+    ones = Tensor._make(np.ones(flat.shape[:-1] + (1,), x.dtype))
+    before = cumprod(cat([ones, flat[..., :-1]], -1), -1)
+    after = flip(cumprod(flip(cat([flat[..., 1:], ones], -1), -1), -1), -1)
+    others = reshape(before * after, moved.shape)
+    return movedim(others, tuple(range(len(kept), x.ndim)), tuple(dims)) if dims else others
 
 
 @accepts_axis
@@ -183,9 +200,20 @@ class AMax(Function):
 
     def backward(self, dy):
         x = self.inputs[0]
-        hit = (x.array == self.kept) | (np.isnan(x.array) & np.isnan(self.kept))
-        share = (hit / hit.sum(axis=self.dims, keepdims=True)).astype(dy.dtype)
-        return reshape(dy, self.kept.shape) * Tensor._make(share)
+        return reshape(dy, self.kept.shape) * Tensor._make(self._share(dy.dtype))
+
+    def jvp(self, dx):
+        return None if dx is None else _sum_over(self, dx * self._share(dx.dtype))
+
+    def _share(self, dtype):
+        x = self.inputs[0].array
+        hit = (x == self.kept) | (np.isnan(x) & np.isnan(self.kept))
+        return (hit / hit.sum(axis=self.dims, keepdims=True)).astype(dtype)
+
+
+def _sum_over(fn, values):
+    """A reduction's tangent: `values` (x's shape) summed over fn.dims, in the output's shape."""
+    return values.sum(axis=fn.dims).reshape(fn._outputs[0].shape)
 
 
 class SelectAlong(Function):
@@ -205,6 +233,9 @@ class SelectAlong(Function):
         positions = np.arange(x.shape[self.dim]).reshape((-1,) + (1,) * (x.ndim - self.dim - 1))
         hit = Tensor._make((positions == self.index).astype(dy.dtype))
         return reshape(dy, self.index.shape) * hit
+
+    def jvp(self, dx):
+        return None if dx is None else np.take_along_axis(dx, self.index, axis=self.dim).reshape(self._outputs[0].shape)
 
 
 def _extreme(input, dim, keepdim, largest, op):
@@ -311,6 +342,17 @@ class Var(Function):
         x = self.inputs[0]
         return _var_backward(x, reshape(dy, _kept_shape(x.shape, self.dims)), self.dims, self.correction)
 
+    def jvp(self, dx):  # dy = sum(2 (x - mean) dx) / (N - correction)
+        return None if dx is None else _var_jvp(self, dx)
+
+
+def _var_jvp(fn, dx):
+    x = fn.inputs[0].array
+    dof = _count(x.shape, fn.dims) - fn.correction
+    with np.errstate(divide="ignore", invalid="ignore"):
+        centered = x - x.mean(axis=fn.dims, keepdims=True)
+        return _sum_over(fn, 2 * centered * dx) / (dof if dof > 0 else 0.0)
+
 
 def _variance(x, dims, keepdim, correction):
     """The NumPy forward of var (two passes: the mean, then the squared deviations); float16 in float32."""
@@ -350,6 +392,12 @@ class Std(Function):
         zero = Tensor._make(y.array == 0)
         g = where(zero, 0.0, reshape(dy, kept) / (where(zero, 1.0, y) * 2))
         return _var_backward(x, g, self.dims, self.correction)
+
+    def jvp(self, dx):  # dy = dvar / (2 y), 0 where y == 0
+        if dx is None:
+            return None
+        y = self._outputs[0]
+        return np.where(y == 0, 0, _var_jvp(self, dx) / (2 * np.where(y == 0, 1, y))).astype(y.dtype)
 
 
 def _correction(op, input, dim, unbiased, correction):
@@ -403,6 +451,12 @@ class LogSumExp(Function):
         x = self.inputs[0]
         kept = _kept_shape(x.shape, self.dims)
         return reshape(dy, kept) * exp(x - reshape(self.output(), kept))
+
+    def jvp(self, dx):  # dy = sum(softmax(x) dx)
+        if dx is None:
+            return None
+        x = self.inputs[0].array
+        return _sum_over(self, np.exp(x - self._outputs[0].reshape(_kept_shape(x.shape, self.dims))) * dx)
 
 
 @accepts_axis
@@ -466,6 +520,25 @@ class Norm(Function):
         x_zero = Tensor._make(x.array == 0)
         scaled = sign(x) * abs(where(x_zero, 1.0, x)) ** (p - 1)  # 0 at x == 0 through sign
         return scaled * where(y_zero, 0.0, g / safe_y ** (p - 1))
+
+    def jvp(self, dx):  # dy = sum(dnorm/dx * dx), with the backward's dnorm/dx
+        if dx is None:
+            return None
+        x, p = self.inputs[0].array, self.p
+        y = self._outputs[0].reshape(_kept_shape(x.shape, self.dims))
+        safe_y = np.where(y == 0, 1, y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if p == 0:
+                slope = np.zeros_like(x)
+            elif p == 1:
+                slope = np.sign(x)
+            elif p == math.inf:
+                hit = np.abs(x) == y
+                slope = np.sign(x) * hit / hit.sum(axis=self.dims, keepdims=True)
+            else:
+                slope = np.sign(x) * np.abs(np.where(x == 0, 1, x)) ** (p - 1) / safe_y ** (p - 1)
+                slope = np.where(y == 0, 0, slope)
+        return _sum_over(self, slope * dx).astype(x.dtype)
 
 
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):

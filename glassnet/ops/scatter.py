@@ -136,6 +136,25 @@ class ScatterReduce(Function):
         dsrc = gather_back(g, self.dim, self.index, src.shape) * Tensor._make(hit)
         return dx, dsrc
 
+    def jvp(self, dx, dsrc):
+        # the same combination, applied to the tangents: sums (and means) of the tangents that were reduced;
+        # for amax / amin, the mean of the tangents of the elements that tie for the result
+        x, src = self.inputs[0].array, self.inputs[1].array
+        y, positions = self._outputs[0], _grid(self.index, self.dim)
+        dx = np.zeros_like(y) if dx is None else dx
+        dsrc = np.zeros(src.shape, y.dtype) if dsrc is None else dsrc
+        self_w = self.self_in.astype(y.dtype)
+        src_w = np.ones(self.index.shape, y.dtype)
+        if self.reduce in ("amax", "amin"):
+            self_w = self_w * (x == y)
+            src_w = (_src_part(src, self.index) == y[positions]).astype(y.dtype)
+        total, weight = dx * self_w, self_w.copy()
+        np.add.at(total, positions, _src_part(dsrc, self.index) * src_w)
+        np.add.at(weight, positions, src_w)
+        if self.reduce == "sum":
+            return total
+        return total / np.maximum(weight, 1)
+
 
 def _identity(reduce, dtype):
     """The value that does not change the reduction: 0, 1, or the lowest / highest value of the dtype."""
