@@ -25,10 +25,11 @@ input gradient an ordinary convolution (`_conv_forward` of dy), its weight gradi
 with the roles of input and output gradient exchanged. So three routines serve both operations.
 
 Memory and speed: the columns hold about prod(k) copies of the input (42 MB for a batch of 64 in the
-second layer of the MNIST example CNN). Each routine therefore runs over the batch in chunks of a few
-samples whose columns fit in the CPU cache (`_CHUNK_BYTES`): the copy, the matrix product and the adds
-stay in cache, and the full column matrix never exists. Each chunk's result is written straight into
-its place in the output.
+second layer of the MNIST example CNN). Each routine therefore runs over the batch in chunks whose
+columns fit in the CPU cache (`_CHUNK_BYTES`): a few samples, or, for large images, one sample's output
+cut into slabs of rows of the first spatial dim (a slab's columns come from its rows plus the (k-1)*r
+halo rows below). The copy, the matrix product and the adds stay in cache, the full column matrix never
+exists, and each chunk's result is written straight into its place in the output.
 """
 import builtins
 import math
@@ -96,10 +97,22 @@ def _window_view(x, kernel, stride, dilation, out, writeable=False):
 _CHUNK_BYTES = 1 << 20  # columns per chunk: about the share of a core's L2 cache they can have
 
 
-def _chunks(n, per_sample_bytes):
-    """(start, stop) ranges over a batch of n samples whose columns take about _CHUNK_BYTES each."""
-    size = builtins.max(1, _CHUNK_BYTES // builtins.max(1, per_sample_bytes))
-    return [(a, builtins.min(a + size, n)) for a in range(0, n, size)]
+def _chunks(n, out, row_bytes):
+    """Pieces (a, b, h0, h1) of the work, each with about _CHUNK_BYTES of columns: samples a:b, output
+    rows h0:h1 of the first spatial dim. Several whole samples per piece when they fit; otherwise one
+    sample cut into slabs of rows. row_bytes: the columns of one such row of one sample."""
+    rows = out[0]
+    if row_bytes * rows <= _CHUNK_BYTES:
+        size = builtins.max(1, _CHUNK_BYTES // builtins.max(1, row_bytes * rows))
+        return [(a, builtins.min(a + size, n), 0, rows) for a in range(0, n, size)]
+    count = -(-rows // builtins.max(1, _CHUNK_BYTES // row_bytes))  # slabs per sample
+    slab = -(-rows // count)  # rows per slab, as even as they go
+    return [(a, a + 1, h, builtins.min(h + slab, rows)) for a in range(n) for h in range(0, rows, slab)]
+
+
+def _row_bytes(channels, kernel, out, dtype):
+    """Bytes of the columns of one output row (first spatial dim) of one sample: C * prod(k) * prod(out[1:])."""
+    return channels * math.prod(kernel) * math.prod(out[1:]) * np.dtype(dtype).itemsize
 
 
 _scratch = threading.local()
@@ -120,15 +133,18 @@ def _workspace(slot, shape, dtype):
     return buf[:nbytes].view(dtype).reshape(shape)
 
 
-def _pad_zeros(x, pads):
-    """x (n, C, *spatial) zero-padded by pads = ((left, right), ...) per spatial dim, in the "pad"
-    workspace (x itself if all pads are 0)."""
-    if builtins.all(l == 0 and r == 0 for l, r in pads):
-        return x
-    shape = x.shape[:2] + tuple(n + l + r for n, (l, r) in zip(x.shape[2:], pads))
+def _padded_rows(x, pads, lo, hi):
+    """Rows lo:hi (first spatial dim, in padded coordinates) of x (n, C, *spatial) zero-padded by
+    pads = ((left, right), ...): a view of x when they need no zeros, else a copy in the "pad" workspace."""
+    (left, _), length = pads[0], x.shape[2]
+    src = slice(builtins.max(lo - left, 0), builtins.min(hi - left, length))  # the rows that come from x
+    if src.start == lo - left and src.stop == hi - left and builtins.all(l == 0 and r == 0 for l, r in pads[1:]):
+        return x[:, :, src]
+    shape = x.shape[:2] + (hi - lo,) + tuple(n + l + r for n, (l, r) in zip(x.shape[3:], pads[1:]))
     xp = _workspace("pad", shape, x.dtype)
     xp.fill(0)
-    xp[(Ellipsis,) + tuple(slice(l, l + n) for n, (l, _) in zip(x.shape[2:], pads))] = x
+    inner = tuple(slice(l, l + n) for n, (l, _) in zip(x.shape[3:], pads[1:]))
+    xp[(slice(None), slice(None), slice(src.start + left - lo, src.stop + left - lo)) + inner] = x[:, :, src]
     return xp
 
 
@@ -143,35 +159,41 @@ def _weight_matrix(w, groups):
     return w.reshape(groups, O // groups, Cg, kk).transpose(0, 1, 3, 2).reshape(groups, O // groups, kk * Cg)
 
 
-def _columns(xp, kernel, stride, dilation, out, groups):
-    """cols (n, g, prod(k)*C/g, P) of the windows of xp (n, C, *Lp), one copy into the "cols" workspace.
+def _columns(x, pads, kernel, stride, dilation, out, groups, h0, h1):
+    """cols (n, g, prod(k)*C/g, (h1-h0)*prod(out[1:])) for output rows h0:h1 of x (n, C, *L) padded by pads,
+    one copy into the "cols" workspace.
 
     cols[n, j, (i, c'), h] = xp[n, j*C/g + c', h*s + i*r] (i, h multi-indices over the d dims).
     """
+    s, r, k = stride[0], dilation[0], kernel[0]
+    xp = _padded_rows(x, pads, h0 * s, (h1 - 1) * s + r * (k - 1) + 1)
     n, C = xp.shape[:2]
     d = len(kernel)
     Cg = C // groups
-    windows = _window_view(xp.reshape((n, groups, Cg) + xp.shape[2:]), kernel, stride, dilation, out)
+    part = (h1 - h0,) + tuple(out[1:])
+    windows = _window_view(xp.reshape((n, groups, Cg) + xp.shape[2:]), kernel, stride, dilation, part)
     windows = windows.transpose((0, 1) + tuple(range(3, 3 + d)) + (2,) + tuple(range(3 + d, 3 + 2 * d)))
-    cols = _workspace("cols", windows.shape, xp.dtype)  # (n, g, *k, C/g, *out)
+    cols = _workspace("cols", windows.shape, xp.dtype)  # (n, g, *k, C/g, *part)
     np.copyto(cols, windows)
-    return cols.reshape(n, groups, math.prod(kernel) * Cg, math.prod(out))
+    return cols.reshape(n, groups, math.prod(kernel) * Cg, math.prod(part))
 
 
-def _column_bytes(x, kernel, out):
-    """Bytes of one sample's columns: C * prod(k) * prod(out) entries."""
-    return x.shape[1] * math.prod(kernel) * math.prod(out) * x.dtype.itemsize
+def _rows(a, groups, a0, a1, h0, h1):
+    """Samples a0:a1, rows h0:h1 of a (N, O, *out) as (n, g, O/g, rows * prod(out[1:])): a view when a
+    is contiguous."""
+    part = a[a0:a1, :, h0:h1]
+    return part.reshape(part.shape[0], groups, part.shape[1] // groups, -1)
 
 
 def _conv_forward(x, w, stride, pads, dilation, groups, out, bias=None):
-    """y (N, O, *out) = conv(x, w) + bias: per chunk of samples, y[n] = W @ cols(xp[n])."""
-    N = x.shape[0]
+    """y (N, O, *out) = conv(x, w) + bias: chunk by chunk, y[n] = W @ cols(xp[n])."""
+    N, C = x.shape[:2]
     O, kernel = w.shape[0], w.shape[2:]
     W = _weight_matrix(w, groups)
     y = np.empty((N, O) + tuple(out), x.dtype)
-    for a, b in _chunks(N, _column_bytes(x, kernel, out)):
-        cols = _columns(_pad_zeros(x[a:b], pads), kernel, stride, dilation, out, groups)
-        yc = y[a:b].reshape(b - a, groups, O // groups, -1)  # a view into y: (n, g, O/g, P)
+    for a, b, h0, h1 in _chunks(N, out, _row_bytes(C, kernel, out, x.dtype)):
+        cols = _columns(x[a:b], pads, kernel, stride, dilation, out, groups, h0, h1)
+        yc = _rows(y, groups, a, b, h0, h1)  # a view into y
         np.matmul(W, cols, out=yc)
         if bias is not None:
             yc += bias.reshape(groups, O // groups, 1)
@@ -184,22 +206,33 @@ def _conv_weight_grad(x, dy, w_shape, stride, pads, dilation, groups):
     Computed as dW^T (g, prod(k)*C/g, O/g) += cols[n] @ dy[n]^T, the faster orientation for BLAS.
     """
     N, O = dy.shape[:2]
-    Cg, kernel = w_shape[1], w_shape[2:]
-    out = dy.shape[2:]
+    C, kernel = x.shape[1], w_shape[2:]
+    Cg, out = C // groups, dy.shape[2:]
     dWt = np.zeros((groups, math.prod(kernel) * Cg, O // groups), dy.dtype)
-    for a, b in _chunks(N, _column_bytes(x, kernel, out)):
-        cols = _columns(_pad_zeros(x[a:b], pads), kernel, stride, dilation, out, groups)
-        dyc = dy[a:b].reshape(b - a, groups, O // groups, -1)  # (n, g, O/g, P)
-        dWt += np.matmul(cols, dyc.transpose(0, 1, 3, 2)).sum(axis=0)
+    for a, b, h0, h1 in _chunks(N, out, _row_bytes(C, kernel, out, x.dtype)):
+        cols = _columns(x[a:b], pads, kernel, stride, dilation, out, groups, h0, h1)
+        dWt += np.matmul(cols, _rows(dy, groups, a, b, h0, h1).transpose(0, 1, 3, 2)).sum(axis=0)
     dWt = dWt.reshape((groups, math.prod(kernel), Cg, O // groups))  # (g, kk, C/g, O/g)
     return dWt.transpose(0, 3, 2, 1).reshape(w_shape)
+
+
+def _scatter_slices(kernel, stride, dilation, part, first_row):
+    """For each kernel offset i: (where its block of dcols goes in the padded gradient, where the block
+    is in dcols (n, g, *k, C/g, *part)). Output rows start at `first_row` of the first spatial dim."""
+    pairs = []
+    for offset in np.ndindex(*kernel):
+        starts = [i * r for i, r in zip(offset, dilation)]
+        starts[0] += first_row * stride[0]
+        target = tuple(slice(t, t + (o - 1) * s + 1, s) for t, o, s in zip(starts, part, stride))
+        pairs.append(((Ellipsis,) + target, (slice(None), slice(None)) + offset))
+    return pairs
 
 
 def _conv_input_grad(dy, w, stride, pad_left, dilation, groups, size, bias=None):
     """dx (N, C, *size): the adjoint of x -> conv(x, w) applied to dy (N, O, *out), plus an optional bias.
 
-    Per chunk: dcols = W^T @ dy[n] (n, g, (i, c'), P); then for each kernel offset i the block
-    dcols[:, :, i] (n, g, C/g, *out) is added to the strided slice h*s + i*r of the padded gradient
+    Per chunk: dcols = W^T @ dy[n] (n, g, (i, c'), rows); then for each kernel offset i the block
+    dcols[:, :, i] (n, g, C/g, *part) is added to the strided slice h*s + i*r of the padded gradient
     dxp, whose extent per dim is max((out-1)*s + r*(k-1) + 1, p + size); dx = dxp[p : p + size].
     """
     N, O = dy.shape[:2]
@@ -209,28 +242,29 @@ def _conv_input_grad(dy, w, stride, pad_left, dilation, groups, size, bias=None)
     Wt = _weight_matrix(w, groups).transpose(0, 2, 1)  # (g, kk*C/g, O/g)
     extent = tuple(builtins.max((o - 1) * s + r * (k - 1) + 1, p + n)
                    for o, s, r, k, p, n in zip(out, stride, dilation, kernel, pad_left, size))
-    crop = tuple(slice(p, p + n) for p, n in zip(pad_left, size))
+    crop = (Ellipsis,) + tuple(slice(p, p + n) for p, n in zip(pad_left, size))
     direct = extent == tuple(size)  # nothing to crop: add straight into dx
-    # for each kernel offset i: (where its block of dcols goes in dxp, where the block is in dcols)
-    scatter = [((Ellipsis,) + tuple(slice(i * r, i * r + (o - 1) * s + 1, s)
-                                    for i, r, o, s in zip(offset, dilation, out, stride)),
-                (slice(None), slice(None)) + offset) for offset in np.ndindex(*kernel)]
     dx = np.empty((N, C) + tuple(size), dy.dtype)
-    for a, b in _chunks(N, C * math.prod(kernel) * math.prod(out) * dy.dtype.itemsize):
-        n = b - a
-        dcols = _workspace("cols", (n, groups, math.prod(kernel) * Cg, math.prod(out)), dy.dtype)
-        np.matmul(Wt, dy[a:b].reshape(n, groups, O // groups, -1), out=dcols)
-        dcols = dcols.reshape((n, groups) + tuple(kernel) + (Cg,) + tuple(out))
-        dxp = dx[a:b] if direct else _workspace("pad", (n, C) + extent, dy.dtype)
-        dxp.fill(0)
-        dxg = dxp.reshape((n, groups, Cg) + extent)
-        for target, block in scatter:
+    scatters = {}  # the slices of a slab of rows (the same for every sample)
+    for a, b, h0, h1 in _chunks(N, out, _row_bytes(C, kernel, out, dy.dtype)):
+        n, part = b - a, (h1 - h0,) + tuple(out[1:])
+        if h0 == 0:  # a new group of samples: start their padded gradient
+            dxp = dx[a:b] if direct else _workspace("pad", (n, C) + extent, dy.dtype)
+            dxp.fill(0)
+            dxg = dxp.reshape((n, groups, Cg) + extent)
+        dcols = _workspace("cols", (n, groups, math.prod(kernel) * Cg, math.prod(part)), dy.dtype)
+        np.matmul(Wt, _rows(dy, groups, a, b, h0, h1), out=dcols)
+        dcols = dcols.reshape((n, groups) + tuple(kernel) + (Cg,) + part)
+        if (h0, h1) not in scatters:
+            scatters[h0, h1] = _scatter_slices(kernel, stride, dilation, part, h0)
+        for target, block in scatters[h0, h1]:
             view = dxg[target]
             view += dcols[block]  # in place on the strided view (no write-back copy)
-        if not direct:
-            dx[a:b] = dxp[(Ellipsis,) + crop]
-        if bias is not None:
-            dx[a:b] += bias.reshape((-1,) + (1,) * d)
+        if h1 == out[0]:  # the samples are complete
+            if not direct:
+                dx[a:b] = dxp[crop]
+            if bias is not None:
+                dx[a:b] += bias.reshape((-1,) + (1,) * d)
     return dx
 
 
