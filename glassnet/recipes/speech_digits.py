@@ -41,15 +41,15 @@ SAMPLE_RATE = 8000
 
 @dataclass
 class SpeechConfig(TrainingConfig):
-    epochs: int = flag(40, "passes over the training utterances", positive)
+    epochs: int = flag(24, "passes over the training utterances", positive)
     batch_size: int = flag(32, "utterances per optimizer step", positive)
-    lr: float = flag(1e-3, "peak learning rate of the one-cycle schedule", positive)
+    lr: float = flag(2e-3, "peak learning rate of the one-cycle schedule", positive)
     weight_decay: float = flag(0.01, "AdamW weight decay")
     clip_grad_norm: float = flag(5.0, "clip the gradient norm to this value (0: off)")
-    d_model: int = flag(128, "width of the convolutions and the Transformer", positive)
-    layers: int = flag(4, "Transformer encoder layers", positive)
+    d_model: int = flag(96, "width of the convolutions and the Transformer", positive)
+    layers: int = flag(3, "Transformer encoder layers", positive)
     heads: int = flag(4, "attention heads", positive)
-    dim_feedforward: int = flag(256, "hidden units of each feed-forward block", positive)
+    dim_feedforward: int = flag(192, "hidden units of each feed-forward block", positive)
     dropout: float = flag(0.1, "dropout in the Transformer", probability)
     n_mels: int = flag(40, "mel bands of the spectrogram", positive)
     spec_augment: bool = flag(True, "mask random mel bands and stretches of frames while training")
