@@ -1,6 +1,6 @@
-"""Sound into features a network can read: WAV files, resampling, the short-time Fourier transform, the
-mel filter bank, log-mel spectrograms and SpecAugment masking. Plain NumPy (features are computed once,
-before the network; no gradient flows through them).
+"""Sound into features a network can read: WAV files, resampling, power spectrograms (glassnet.stft), the
+mel filter bank, log-mel spectrograms and SpecAugment masking. Plain NumPy around the STFT (features are
+computed once, before the network; no gradient flows through them).
 
     wave, rate = read_wav("digits.wav")              # float32 (T,), any PCM rate, channels averaged
     wave = resample(wave, rate, 8000)                # band-limited (windowed-sinc) interpolation
@@ -16,7 +16,10 @@ import wave as _wave
 
 import numpy as np
 
-__all__ = ["read_wav", "resample", "hann_window", "stft", "mel_filterbank", "log_mel_spectrogram",
+from .ops.fourier import stft
+from .tensor import Tensor
+
+__all__ = ["read_wav", "resample", "hann_window", "power_spectrogram", "mel_filterbank", "log_mel_spectrogram",
            "LogMelSpectrogram", "spec_augment", "normalize_features"]
 
 
@@ -107,32 +110,6 @@ def hann_window(length, periodic=True):
     return 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(length) / n)
 
 
-def stft(signal, n_fft, hop_length, win_length=None, window=None, center=True):
-    """Short-time Fourier transform, as torch.stft(..., return_complex=True) with onesided output.
-
-    signal (T,) -> complex (n_fft // 2 + 1, frames). Frame t covers samples [t hop, t hop + n_fft) of the
-    signal, reflect-padded by n_fft // 2 at both ends when `center` (so frame t is centred on sample
-    t hop); the window (win_length, default a periodic Hann of win_length = n_fft) is centred in the frame.
-    """
-    x = np.asarray(signal, np.float64)
-    win_length = n_fft if win_length is None else win_length
-    window = hann_window(win_length) if window is None else np.asarray(window, np.float64)
-    if window.shape != (win_length,) or win_length > n_fft:
-        raise ValueError(f"stft: window of shape {window.shape} must be (win_length,) with win_length <= "
-                         f"n_fft = {n_fft}")
-    left = (n_fft - win_length) // 2
-    padded_window = np.zeros(n_fft)
-    padded_window[left:left + win_length] = window
-    if center:
-        if x.size <= n_fft // 2:
-            raise ValueError(f"stft: a signal of {x.size} samples is too short for reflect padding of {n_fft // 2}")
-        x = np.pad(x, n_fft // 2, mode="reflect")
-    if x.size < n_fft:
-        raise ValueError(f"stft: a signal of {x.size} samples is shorter than n_fft = {n_fft}")
-    frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop_length]  # (frames, n_fft)
-    return np.fft.rfft(frames * padded_window, axis=1).T  # (freq, frames)
-
-
 def _hz_to_mel(f):
     return 2595.0 * np.log10(1.0 + np.asarray(f, np.float64) / 700.0)
 
@@ -157,9 +134,17 @@ def mel_filterbank(n_freqs, sample_rate, n_mels, f_min=0.0, f_max=None):
     return np.maximum(0.0, np.minimum(rising, falling))
 
 
+def power_spectrogram(signal, n_fft, hop_length, win_length):
+    """|X_t(f)|^2 (n_fft // 2 + 1, frames): glassnet.stft (torch.stft's framing: centred, reflect-padded
+    frames every hop_length samples) with a periodic Hann window of win_length, in float64."""
+    x = Tensor._make(np.asarray(signal, np.float64))
+    window = Tensor._make(hann_window(win_length))
+    return np.abs(stft(x, n_fft, hop_length, win_length, window=window, return_complex=True).array) ** 2
+
+
 def log_mel_spectrogram(signal, sample_rate, n_fft, hop_length, win_length, n_mels, fbank=None, eps=1e-6):
-    """log(mel energies + eps), float32 (n_mels, frames): |stft|^2 pooled by the mel filter bank."""
-    power = np.abs(stft(signal, n_fft, hop_length, win_length)) ** 2  # (freq, frames)
+    """log(mel energies + eps), float32 (n_mels, frames): the power spectrogram pooled by the mel filter bank."""
+    power = power_spectrogram(signal, n_fft, hop_length, win_length)  # (freq, frames)
     fbank = mel_filterbank(n_fft // 2 + 1, sample_rate, n_mels) if fbank is None else fbank
     return np.log(fbank.T @ power + eps).astype(np.float32)
 
