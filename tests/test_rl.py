@@ -96,12 +96,16 @@ def test_dqn_batches_resume_exactly_through_a_checkpoint_file(tmp_path):
     source, model = _source()
     for _ in range(30):
         source.next()
+    source.keep_if_best(12.5)
+    source.keep_if_best(3.0)  # not better: the first copy stays
     gn.save(source.state_dict(), tmp_path / "state.safetensors")
     state = gn.load(tmp_path / "state.safetensors")
     expected = [source.next() for _ in range(20)]
     other, other_model = _source(seed=7)
     other_model.load_state_dict(model.state_dict())
     other.load_state_dict(state)
+    assert other.best_return == 12.5
+    np.testing.assert_array_equal(other.best_weights["weight"], model.weight.array)
     for want, got in zip(expected, [other.next() for _ in range(20)]):
         for a, b in zip(want, got):
             np.testing.assert_array_equal(a.array, b.array)
