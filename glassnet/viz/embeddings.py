@@ -15,7 +15,8 @@ def principal_components(points, k=2):
 
 
 def plot_embeddings(points, labels, path=None, title="embeddings", class_names=None):
-    """A scatter plot of points (N, d) on their first two principal components, one colour per label."""
+    """A scatter plot of points (N, d) on their first two principal components, one colour per label (the view
+    shows the central 99% of the points along each axis)."""
     xy, explained = principal_components(np.asarray(points, np.float64))
     fig = new_figure((7, 6))
     ax = fig.add_subplot(1, 1, 1)
@@ -23,6 +24,10 @@ def plot_embeddings(points, labels, path=None, title="embeddings", class_names=N
         mask = labels == c
         name = class_names[c] if class_names is not None else f"class {c}"
         ax.scatter(xy[mask, 0], xy[mask, 1], s=6, alpha=0.7, label=name)
+    low, high = np.percentile(xy, [0.5, 99.5], axis=0)  # a few outliers would squash the rest into a corner
+    margin = 0.05 * (high - low)
+    ax.set_xlim(low[0] - margin[0], high[0] + margin[0])
+    ax.set_ylim(low[1] - margin[1], high[1] + margin[1])
     ax.set_xlabel(f"principal component 1 ({100 * explained[0]:.0f}% of the variance)")
     ax.set_ylabel(f"principal component 2 ({100 * explained[1]:.0f}% of the variance)")
     ax.set_title(title, fontsize=10)
