@@ -172,7 +172,8 @@ class _Evaluation:
         out = {"examples": write_file(run_dir, "examples.txt", "\n".join(lines) + "\n"),
                "wrong_examples": [line for line in lines if line.endswith("WRONG")][:10]}
         if pictures:
-            out["plots"] = self.alignments(model, run_dir, [int(i) for i in order[::len(order) // 3][:3]])
+            picks = order[[len(order) // 2, 3 * len(order) // 4, -1]]  # middling to longest utterances
+            out["plots"] = self.alignments(model, run_dir, [int(i) for i in picks])
         return out
 
     def alignments(self, model, run_dir, indices):
