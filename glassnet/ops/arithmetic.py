@@ -193,16 +193,23 @@ class MatMul(Function):
         return da, db
 
 
+def _scaled(other, alpha):
+    """alpha * other, for the alpha= argument of add and sub (other may be a Python number)."""
+    if alpha == 1:
+        return other
+    return mul(other, alpha) if isinstance(other, Tensor) else other * alpha
+
+
 def add(input, other, *, alpha=1):
     """input + alpha * other."""
-    a, b = operands(input, other if alpha == 1 else mul(other, alpha), "add")
+    a, b = operands(input, _scaled(other, alpha), "add")
     check_broadcast("add", a.shape, b.shape)
     return Add.apply(a, b)
 
 
 def sub(input, other, *, alpha=1):
     """input - alpha * other."""
-    a, b = operands(input, other if alpha == 1 else mul(other, alpha), "sub")
+    a, b = operands(input, _scaled(other, alpha), "sub")
     check_broadcast("sub", a.shape, b.shape)
     return Sub.apply(a, b)
 
