@@ -4,7 +4,10 @@
 An optimizer holds `param_groups`, a list of dicts, each with a list of parameters under 'params' and
 that group's options (lr, momentum, ...), and `state`, a dict from parameter to that parameter's
 buffers (Tensors) and counters. `step()` reads each parameter's `.grad` and updates `.array` in place
-with plain NumPy (outside the autograd graph), in the parameter's dtype.
+with plain NumPy (outside the autograd graph), in the parameter's dtype: a subclass writes its update
+rule once, `_update(group, bucket)`, as in-place ufuncs on the arrays of `bucket.chunks()`, and the
+base class runs it over all parameters of a group at once (flat buffers, cache-sized chunks: _flat.py).
+A subclass may instead override `step` itself, as in PyTorch.
 """
 import functools
 import warnings
