@@ -454,3 +454,28 @@ def test_a_step_counts_as_an_in_place_change_of_each_parameter():
     assert [p._version for p in gp] == [versions[0] + 1, versions[1] + 1, versions[2]]
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         stale.backward()
+
+
+def test_a_user_optimizer_that_writes_its_own_step():
+    """Subclassing Optimizer as in PyTorch (a `step` over param_groups) still works, and a scheduler knows
+    it was stepped."""
+
+    class SignSGD(optim.Optimizer):
+        def __init__(self, params, lr=0.01):
+            super().__init__(params, {"lr": lr})
+
+        def step(self, closure=None):
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is not None:
+                        p.array -= group["lr"] * np.sign(p.grad.array)
+
+    p = make_params(gn)
+    opt = SignSGD(p, lr=0.1)
+    sched = optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    loss_fn(gn.tensor(X), gn.tensor(Y), p[0], p[1]).backward()
+    expected = W1 - 0.1 * np.sign(p[0].grad.array)
+    opt.step()
+    sched.step()
+    np.testing.assert_allclose(p[0].array, expected)
+    assert opt.param_groups[0]["lr"] == 0.05
