@@ -137,3 +137,22 @@ def test_vector_to_parameters_errors():
         gutils.vector_to_parameters(gn.zeros(23, 1), gp)
     with pytest.raises(ValueError, match="no parameters"):
         gutils.parameters_to_vector([])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+def test_total_norm_of_large_gradients_is_accurate(dtype):
+    """The 2-norm is summed chunk by chunk (BLAS dot products added in float64): over gradients larger
+    than a chunk it agrees with a float64 reference to the dtype's precision."""
+    rng = np.random.default_rng(3)
+    arrays = [(rng.standard_normal(n) * 3).astype(dtype) for n in (100_003, 70_000, 5)]
+    params = []
+    for a in arrays:
+        p = gn.tensor(np.zeros_like(a), requires_grad=True)
+        p.grad = gn.tensor(a)
+        params.append(p)
+    want = np.sqrt(sum(np.sum(a.astype(np.float64) ** 2) for a in arrays))
+    got = gutils.clip_grad_norm_(params, 1.0)
+    assert got.dtype == dtype
+    np.testing.assert_allclose(float(got.item()), want, rtol={np.float16: 1e-3, np.float32: 1e-6, np.float64: 1e-12}[dtype])
+    norm_after = np.sqrt(sum(np.sum(p.grad.array.astype(np.float64) ** 2) for p in params))
+    assert abs(norm_after - 1.0) < {np.float16: 1e-2, np.float32: 1e-5, np.float64: 1e-9}[dtype]
