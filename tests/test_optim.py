@@ -479,3 +479,24 @@ def test_a_user_optimizer_that_writes_its_own_step():
     sched.step()
     np.testing.assert_allclose(p[0].array, expected)
     assert opt.param_groups[0]["lr"] == 0.05
+
+
+@pytest.mark.parametrize("name,factory,sign", CONFIGS, ids=[c[0] for c in CONFIGS])
+def test_parameters_larger_and_smaller_than_a_chunk(name, factory, sign):
+    """Large parameters are updated in several chunks, small ones share a chunk (their gradients copied
+    side by side): every element gets torch's update all the same."""
+    from glassnet.optim._flat import CHUNK
+
+    rng = np.random.default_rng(7)
+    shapes = [(CHUNK + 5, 2), (7,), (3, 1000), (CHUNK - 3,), (5, 3)]
+    weights = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    targets = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    gp, tp = make_params(gn, weights), make_params(torch, weights)
+    gopt, topt = factory(optim, gp), factory(torch.optim, tp)
+    for step in range(4):
+        for lib, params, opt in ((gn, gp, gopt), (torch, tp, topt)):
+            opt.zero_grad(set_to_none=step % 2 == 0)
+            loss = sum(((p - lib.tensor(t)) ** 2).mean() for p, t in zip(params, targets)) * sign
+            loss.backward()
+            opt.step()
+    _assert_same(gp, tp, name, rtol=1e-5, atol=1e-6)
