@@ -8,6 +8,7 @@ from ..ops.dropout import *  # noqa: F401,F403
 from ..ops.indexing import one_hot, pad  # noqa: F401
 from ..ops.linear import *  # noqa: F401,F403
 from ..ops.loss import *  # noqa: F401,F403
+from ..ops.distance import *  # noqa: F401,F403  (after loss: its fused distances and losses are the ones used)
 from ..ops.ctc import ctc_loss  # noqa: F401
 from ..ops.normalization import *  # noqa: F401,F403
 from ..ops.pooling import *  # noqa: F401,F403
