@@ -5,6 +5,7 @@
     (x.relu() ** 2).sum().backward()
     x.grad
 """
+from .allocator import tune_malloc as _tune_malloc
 from .tensor import Tensor  # noqa: F401  (first: it pulls in autograd, then the operations)
 from . import autograd, dtypes, random  # noqa: F401,E402
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
@@ -21,6 +22,7 @@ from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, s
 from . import nn  # noqa: F401,E402
 
 __version__ = "0.1.0"
+_tune_malloc()
 from .serialization import load, save  # noqa: F401,E402
 from . import utils  # noqa: F401,E402
 from .legacy import (  # noqa: F401,E402
