@@ -198,7 +198,7 @@ def test_parity(case):
 def test_cross_entropy_extreme_logits(ls):
     x = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 3.0], [5.0, -1e4, 1e4]], np.float32)
     t = np.array([1, 1, 0])
-    g = gn.Tensor(x, requires_grad=True)
+    g = gn.tensor(x, requires_grad=True)
     tt = torch.tensor(x, requires_grad=True)
     out = F.cross_entropy(g, gn.tensor(t), label_smoothing=ls)
     ref = TF.cross_entropy(tt, torch.tensor(t), label_smoothing=ls)
@@ -213,7 +213,7 @@ def test_bce_with_logits_extreme():
     x = np.array([1e4, -1e4, 50.0, -50.0, 0.0], np.float32)
     y = np.array([0.0, 1.0, 1.0, 0.0, 0.5], np.float32)
     pw = np.array([2.0], np.float32)
-    g = gn.Tensor(x, requires_grad=True)
+    g = gn.tensor(x, requires_grad=True)
     tt = torch.tensor(x, requires_grad=True)
     out = F.binary_cross_entropy_with_logits(g, gn.tensor(y), pos_weight=gn.tensor(pw), reduction="sum")
     ref = TF.binary_cross_entropy_with_logits(tt, torch.tensor(y), pos_weight=torch.tensor(pw), reduction="sum")
@@ -226,7 +226,7 @@ def test_bce_with_logits_extreme():
 def test_bce_log_clamp():
     x = np.array([0.0, 1.0, 0.5], np.float32)
     y = np.array([1.0, 0.0, 1.0], np.float32)
-    g = gn.Tensor(x, requires_grad=True)
+    g = gn.tensor(x, requires_grad=True)
     tt = torch.tensor(x, requires_grad=True)
     out = F.binary_cross_entropy(g, gn.tensor(y), reduction="none")
     ref = TF.binary_cross_entropy(tt, torch.tensor(y), reduction="none")
@@ -239,18 +239,18 @@ def test_bce_log_clamp():
 def test_bce_target_gradient():
     rng = np.random.default_rng(3)
     x, y = rng.uniform(0.05, 0.95, (3, 4)), rng.uniform(0, 1, (3, 4))
-    gx, gy = gn.Tensor(x, requires_grad=True), gn.Tensor(y, requires_grad=True)
+    gx, gy = gn.tensor(x, requires_grad=True), gn.tensor(y, requires_grad=True)
     tx, ty = torch.tensor(x, requires_grad=True), torch.tensor(y, requires_grad=True)
     F.binary_cross_entropy(gx, gy).backward()
     TF.binary_cross_entropy(tx, ty).backward()
     np.testing.assert_allclose(gx.grad.array, tx.grad.numpy(), rtol=1e-10)
     np.testing.assert_allclose(gy.grad.array, ty.grad.numpy(), rtol=1e-10)
     gn.autograd.gradcheck(lambda a, b: F.binary_cross_entropy(a, b, reduction="none"),
-                          [gn.Tensor(x, requires_grad=True), gn.Tensor(y, requires_grad=True)])
+                          [gn.tensor(x, requires_grad=True), gn.tensor(y, requires_grad=True)])
 
 
 def test_cross_entropy_all_ignored_is_nan():
-    x = gn.Tensor(np.zeros((2, 3), np.float32), requires_grad=True)
+    x = gn.tensor(np.zeros((2, 3), np.float32), requires_grad=True)
     out = F.cross_entropy(x, gn.tensor([-100, -100]))
     assert np.isnan(out.item())
     assert np.isnan(TF.cross_entropy(torch.zeros(2, 3), torch.tensor([-100, -100])).item())
@@ -261,9 +261,9 @@ def test_cross_entropy_all_ignored_is_nan():
 def _double_backward(lib, fn, arrays):
     """grad of sum(d fn / d x0 * v) with respect to every input: second derivatives."""
     if lib is gn:
-        xs = [gn.Tensor(a, requires_grad=True) for a in arrays]
+        xs = [gn.tensor(a, requires_grad=True) for a in arrays]
         (g,) = gn.autograd.grad(fn(*xs), [xs[0]], create_graph=True)
-        v = gn.Tensor(np.linspace(-1, 1, g.numel()).reshape(g.shape).astype(arrays[0].dtype))
+        v = gn.tensor(np.linspace(-1, 1, g.numel()).reshape(g.shape).astype(arrays[0].dtype))
         (g * v).sum().backward()
         return [x.grad.array for x in xs]
     xs = [torch.tensor(a, requires_grad=True) for a in arrays]
@@ -391,7 +391,7 @@ def test_loss_modules_match_torch(name, kw, specs):
             a = rng.choice([-1.0, 1.0], int(spec[4:])).astype(np.float32)
         else:
             a = _rand(rng, spec[1], "prob") if spec[0] == "prob" else _rand(rng, spec)
-        g = gn.Tensor(a, requires_grad=a.dtype.kind == "f" and not str(spec).startswith("sign"))
+        g = gn.tensor(a, requires_grad=a.dtype.kind == "f" and not str(spec).startswith("sign"))
         t = torch.tensor(a, requires_grad=g.requires_grad)
         g_args.append(g)
         t_args.append(t)

@@ -69,7 +69,7 @@ class SinusoidalPositionalEncoding(Module):
         pe = np.empty((self.max_len, self.d_model), np.float64)
         pe[:, 0::2] = np.sin(pos * freq)
         pe[:, 1::2] = np.cos(pos * freq[: self.d_model // 2])
-        self.register_buffer("pe", Tensor(pe.astype(dtype)), persistent=False)
+        self.register_buffer("pe", Tensor._make(pe.astype(dtype)), persistent=False)
         self.dropout = Dropout(dropout)
 
     def forward(self, x, offset=0):
