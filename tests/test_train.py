@@ -259,3 +259,18 @@ def test_stale_files_of_a_killed_run_are_removed_when_it_resumes(tmp_path):
     get("mnist-cnn-quick").run(QuickConfig(**TINY), str(run), resume=str(run / "checkpoints" / "last.safetensors"))
     assert not (run / "summary.json.tmp").exists()
     assert sorted(os.listdir(run / "checkpoints")) == ["best.safetensors", "last.safetensors"]
+
+
+def test_progress_leaves_evaluation_pauses_out_of_the_rate_and_the_time_left():
+    import time
+
+    from glassnet.train.progress import Progress
+
+    progress = Progress(10, "test", unit="img")
+    progress.update(100)
+    with progress.paused():
+        time.sleep(0.3)  # an evaluation
+    progress.update(100)
+    assert progress.seconds < 0.25 and progress.rate > 200 / 0.25
+    assert progress.bar.format_dict["elapsed"] < 0.25  # tqdm's clock (and so its time left) skips the pause too
+    progress.close()
