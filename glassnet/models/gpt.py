@@ -23,6 +23,7 @@ import numpy as np
 from .. import nn
 from ..autograd import no_grad
 from ..nn import functional as F
+from ..ops.efficient_attention import default_num_features, orthogonal_random_features
 from ..ops.indexing import cat
 from ..random import rng
 from ..tensor import Tensor
@@ -63,13 +64,18 @@ class CausalSelfAttention(nn.Module):
     """Multi-head self-attention where position t only sees positions <= t.
 
     c_attn: Linear(C, 3C) gives queries, keys and values in one product; c_proj: Linear(C, C).
+    attention "performer": FAVOR+ random-feature attention (F.performer_attention, linear in T) with the
+    buffer `features` (m, hs) in place of exact softmax attention (no attention dropout then).
     """
 
-    def __init__(self, n_embd, n_head, dropout=0.0, bias=True):
+    def __init__(self, n_embd, n_head, dropout=0.0, bias=True, attention="full"):
         super().__init__()
         if n_embd % n_head:
             raise ValueError(f"GPT: n_embd={n_embd} must be divisible by n_head={n_head}")
-        self.n_head, self.n_embd, self.dropout = n_head, n_embd, dropout
+        self.n_head, self.n_embd, self.dropout, self.attention = n_head, n_embd, dropout, attention
+        if attention == "performer":
+            hs = n_embd // n_head
+            self.register_buffer("features", orthogonal_random_features(default_num_features(hs), hs))
         self.c_attn = nn.Linear(n_embd, 3 * n_embd, bias=bias)
         self.c_proj = nn.Linear(n_embd, n_embd, bias=bias)
         self.resid_dropout = nn.Dropout(dropout)
@@ -86,7 +92,9 @@ class CausalSelfAttention(nn.Module):
             past = kv_cache.layer_length(layer)
             k, v = kv_cache.append(layer, k, v)  # (B, nh, past + T, hs)
         p = self.dropout if self.training else 0.0
-        if past == 0:
+        if self.attention == "performer":  # the T queries are the last T of the past + T positions
+            y = F.performer_attention(q, k, v, self.features, causal=True)
+        elif past == 0:
             y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
         elif T == 1:  # the newest token sees every position
             y = F.scaled_dot_product_attention(q, k, v, dropout_p=p)
@@ -116,10 +124,10 @@ class MLP(nn.Module):
 class Block(nn.Module):
     """A pre-norm Transformer block: x + attn(ln_1(x)), then x + mlp(ln_2(x))."""
 
-    def __init__(self, n_embd, n_head, dropout=0.0, bias=True):
+    def __init__(self, n_embd, n_head, dropout=0.0, bias=True, attention="full"):
         super().__init__()
         self.ln_1 = nn.LayerNorm(n_embd, bias=bias)
-        self.attn = CausalSelfAttention(n_embd, n_head, dropout, bias)
+        self.attn = CausalSelfAttention(n_embd, n_head, dropout, bias, attention)
         self.ln_2 = nn.LayerNorm(n_embd, bias=bias)
         self.mlp = MLP(n_embd, dropout, bias)
 
@@ -133,14 +141,19 @@ class GPT(nn.Module):
 
     vocab_size: number of token ids; block_size: the longest context (learned positions);
     n_layer, n_head, n_embd: depth, heads per attention, width; dropout: on embeddings, attention
-    weights and residual branches (training mode only); bias: biases in Linear and LayerNorm.
+    weights and residual branches (training mode only); bias: biases in Linear and LayerNorm;
+    attention: "full" (softmax attention) or "performer" (linear in T; see CausalSelfAttention).
 
     forward(idx, targets=None) -> (logits (B, T, vocab_size), loss or None): loss is the mean
     cross-entropy of logits against targets (B, T); targets equal to -100 are ignored.
     """
 
-    def __init__(self, vocab_size, block_size, n_layer, n_head, n_embd, dropout=0.0, bias=True):
+    def __init__(self, vocab_size, block_size, n_layer, n_head, n_embd, dropout=0.0, bias=True, attention="full"):
         super().__init__()
+        if attention not in ("full", "performer"):
+            raise ValueError(f"GPT: attention must be 'full' or 'performer', got {attention!r}" + (
+                " (Linformer mixes every position into each projected key, the future included: it cannot be "
+                "causal)" if attention == "linformer" else ""))
         for name, v in (("vocab_size", vocab_size), ("block_size", block_size), ("n_layer", n_layer),
                         ("n_head", n_head), ("n_embd", n_embd)):
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v <= 0:
@@ -151,7 +164,7 @@ class GPT(nn.Module):
             wte=nn.Embedding(vocab_size, n_embd),
             wpe=nn.Embedding(block_size, n_embd),
             drop=nn.Dropout(dropout),
-            h=nn.ModuleList([Block(n_embd, n_head, dropout, bias) for _ in range(n_layer)]),
+            h=nn.ModuleList([Block(n_embd, n_head, dropout, bias, attention) for _ in range(n_layer)]),
             ln_f=nn.LayerNorm(n_embd, bias=bias),
         ))
         self.lm_head = nn.Linear(n_embd, vocab_size, bias=False)

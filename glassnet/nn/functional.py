@@ -13,5 +13,6 @@ from ..ops.ctc import ctc_loss  # noqa: F401
 from ..ops.normalization import *  # noqa: F401,F403
 from ..ops.pooling import *  # noqa: F401,F403
 from ..ops.attention import *  # noqa: F401,F403
+from ..ops.efficient_attention import *  # noqa: F401,F403
 from ..ops.embedding import *  # noqa: F401,F403
 from ..ops.recurrent import *  # noqa: F401,F403

@@ -13,5 +13,6 @@ from .sparse import *  # noqa: F401,F403
 from .rnn import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403
+from .efficient_attention import *  # noqa: F401,F403
 from .positional import *  # noqa: F401,F403
 from .graph import *  # noqa: F401,F403

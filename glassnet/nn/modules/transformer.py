@@ -84,14 +84,19 @@ class TransformerEncoderLayer(Module):
     dropout, linear2 (dim_feedforward -> d_model), norm1, norm2 (LayerNorm), dropout1, dropout2.
     forward(src, src_mask=None, src_key_padding_mask=None, is_causal=False): src (S, N, E), or
     (N, S, E) with batch_first, or unbatched (S, E); same shape out.
+    attention (glassnet's, not PyTorch's): a module called as MultiheadAttention is, to use as self_attn
+    instead of one (nn.LinformerSelfAttention, nn.PerformerSelfAttention).
     """
 
     def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu", layer_norm_eps=1e-5,
-                 batch_first=False, norm_first=False, bias=True, device=None, dtype=None):
+                 batch_first=False, norm_first=False, bias=True, device=None, dtype=None, attention=None):
         _check_layer_args("TransformerEncoderLayer", d_model, nhead, dim_feedforward, dropout)
         super().__init__()
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first,
-                                            dtype=dtype)
+        if attention is not None and not isinstance(attention, Module):
+            raise TypeError(f"TransformerEncoderLayer: attention must be a Module or None, got "
+                            f"{type(attention).__name__}")
+        self.self_attn = attention if attention is not None else MultiheadAttention(
+            d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, dtype=dtype)
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
         self.dropout = Dropout(dropout)
         self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
