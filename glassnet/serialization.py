@@ -10,7 +10,10 @@ Integrity. Every file carries, in its metadata, a SHA-256 of its content: each t
 shape and bytes, and the structure. `load` recomputes it and refuses a file that does not match (a
 flipped byte, a relabelled dtype), just as it refuses a truncated file or a damaged header, with a
 `DamagedFileError` that names the file. (A safetensors file written by another tool has no checksum
-and is loaded as it is.)
+and is loaded as it is; its bfloat16 tensors, the usual Hugging Face format, become float32.)
+
+`save(obj, f)` and `load(f)` also take binary file objects, as torch.save and torch.load do. A whole
+Module or Optimizer is refused with one line that points at `state_dict()`: that would need pickle.
 
 Atomic writes. A file is written to a temporary name in the same folder (".tmp-*.safetensors"),
 flushed to disk and renamed, so a crash or a kill never leaves half a file under the real name; a
@@ -24,6 +27,7 @@ import tempfile
 
 import numpy as np
 
+from .device import check_device
 from .tensor import Tensor
 
 __all__ = ["save", "load", "DamagedFileError", "remove_stale_temporaries"]
@@ -91,12 +95,13 @@ def checksum(tensors, metadata):
     return h.hexdigest()
 
 
-def save(obj, path):
-    """Write `obj` (a state dict, or nested dicts/lists of tensors and plain values) to `path`, atomically,
-    with a SHA-256 of its content in the metadata."""
+def save(obj, f):
+    """Write `obj` (a state dict, or nested dicts/lists of tensors and plain values) to `f`, with a SHA-256 of
+    its content in the metadata. `f` is a path (written atomically) or a binary file object (as in
+    torch.save(obj, f)). A whole Module is refused: glassnet never pickles; save its state_dict()."""
     from safetensors.numpy import save as to_bytes
 
-    path = os.fspath(path)
+    _refuse_objects(obj)
     if _is_flat_state_dict(obj):
         tensors = {k: _contiguous(v.array if isinstance(v, Tensor) else np.asarray(v)) for k, v in obj.items()}
         metadata = {"format": "glassnet.state_dict"}
@@ -104,7 +109,20 @@ def save(obj, path):
         tensors = {}
         metadata = {_TREE: json.dumps(_pack(obj, [], tensors))}
     metadata[_CHECKSUM] = checksum(tensors, metadata)
-    _write_atomic(path, to_bytes(tensors, metadata=metadata))
+    data = to_bytes(tensors, metadata=metadata)
+    if hasattr(f, "write"):
+        f.write(data)
+    else:
+        _write_atomic(os.fspath(f), data)
+
+
+def _refuse_objects(obj):
+    """One clear line for the PyTorch habit of saving a whole model or optimizer object (that needs pickle)."""
+    for kind in ("Module", "Optimizer"):
+        if any(c.__name__ == kind for c in type(obj).__mro__):
+            raise TypeError(f"save: a whole {type(obj).__name__} cannot be saved: glassnet stores tensors in "
+                            "safetensors files and never pickles objects. Save its state: "
+                            f"glassnet.save(obj.state_dict(), path), then obj.load_state_dict(glassnet.load(path))")
 
 
 def _write_atomic(path, data):
@@ -132,8 +150,8 @@ def remove_stale_temporaries(folder):
     return stale
 
 
-def _header_metadata(raw, path):
-    """The `__metadata__` of a safetensors file's JSON header (8-byte little-endian length, then JSON)."""
+def _header(raw, path):
+    """A safetensors file's JSON header (8-byte little-endian length, then JSON): tensors and `__metadata__`."""
     if len(raw) < 8:
         raise DamagedFileError(f"load: {path} is damaged: {len(raw)} bytes, too short for a safetensors header")
     size = int.from_bytes(raw[:8], "little")
@@ -146,26 +164,30 @@ def _header_metadata(raw, path):
         raise DamagedFileError(f"load: {path} is damaged: its header is not valid JSON ({e})") from None
     if not isinstance(header, dict):
         raise DamagedFileError(f"load: {path} is damaged: its header is not a JSON object")
-    return header.get("__metadata__") or {}
+    return header
 
 
-def load(path):
+def load(f, map_location=None, weights_only=None, **unused):
     """Read what `save` wrote: a dict of name -> Tensor for a state dict, else the saved structure.
 
-    Raises FileNotFoundError for a missing file and DamagedFileError for one that is truncated, has a
-    damaged header, or whose content does not match its checksum."""
-    from safetensors.numpy import load as from_bytes
-
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"load: no file at {path}")
-    with open(path, "rb") as f:
-        raw = f.read()
-    metadata = _header_metadata(raw, path)
-    try:
-        tensors = from_bytes(raw)
-    except Exception as e:  # safetensors raises its own SafetensorError for every malformed file
-        raise DamagedFileError(f"load: {path} is damaged: {e}") from None
+    `f` is a path or a binary file object (torch.load's map_location and weights_only are accepted; only
+    the CPU exists). A safetensors file written by another tool loads too; its bfloat16 tensors are
+    widened to float32, since NumPy has no bfloat16 (the widening is exact). Raises FileNotFoundError for
+    a missing file and DamagedFileError for one that is truncated, has a damaged header, or whose content
+    does not match its checksum."""
+    if map_location is not None and not callable(map_location):
+        check_device(map_location if not isinstance(map_location, dict) else "cpu", "load")
+    if hasattr(f, "read"):
+        raw, path = f.read(), getattr(f, "name", "<file object>")
+    else:
+        path = os.fspath(f)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"load: no file at {path}")
+        with open(path, "rb") as stream:
+            raw = stream.read()
+    header = _header(raw, path)
+    metadata = header.get("__metadata__") or {}
+    tensors = _tensors(raw, header, path)
     if _CHECKSUM in metadata and checksum(tensors, metadata) != metadata[_CHECKSUM]:
         raise DamagedFileError(f"load: {path} is damaged: its content does not match the SHA-256 stored in it")
     if _TREE not in metadata:
@@ -174,3 +196,32 @@ def load(path):
         return _unpack(json.loads(metadata[_TREE]), tensors)
     except (ValueError, KeyError, TypeError) as e:
         raise DamagedFileError(f"load: {path} is damaged: its structure cannot be read ({e!r})") from None
+
+
+def _tensors(raw, header, path):
+    """name -> array of a safetensors file's bytes; bfloat16 tensors widened to float32 (NumPy has no bfloat16:
+    a bfloat16 is the top 16 bits of the float32 of the same value)."""
+    from safetensors.numpy import load as from_bytes
+
+    bf16 = [k for k, v in header.items() if k != "__metadata__" and isinstance(v, dict) and v.get("dtype") == "BF16"]
+    try:
+        if not bf16:
+            return from_bytes(raw)
+        start = 8 + int.from_bytes(raw[:8], "little")
+        out = {}
+        for name, info in header.items():
+            if name == "__metadata__":
+                continue
+            lo, hi = info["data_offsets"]
+            chunk = np.frombuffer(raw, dtype=_SAFETENSORS_DTYPES[info["dtype"]], count=(hi - lo) // np.dtype(
+                _SAFETENSORS_DTYPES[info["dtype"]]).itemsize, offset=start + lo)
+            if info["dtype"] == "BF16":
+                chunk = (chunk.astype(np.uint32) << 16).view(np.float32)
+            out[name] = chunk.reshape(info["shape"]).copy()
+        return out
+    except Exception as e:  # safetensors raises its own SafetensorError for every malformed file
+        raise DamagedFileError(f"load: {path} is damaged: {e}") from None
+
+
+_SAFETENSORS_DTYPES = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "BF16": np.uint16, "I64": np.int64,
+                       "I32": np.int32, "I16": np.int16, "I8": np.int8, "U8": np.uint8, "BOOL": np.bool_}

@@ -129,3 +129,38 @@ def test_a_damaged_checkpoint_names_the_runs_other_checkpoints(tmp_path):
     gn.save({"w": gn.ones(2)}, folder / "plain.safetensors")
     with pytest.raises(CheckpointError, match="is not a glassnet training checkpoint"):
         load_checkpoint(folder / "plain.safetensors")
+
+
+def test_file_objects_like_torch_save_and_load(tmp_path):
+    import io
+
+    buffer = io.BytesIO()
+    model = gn.nn.Linear(3, 2)
+    gn.save(model.state_dict(), buffer)
+    buffer.seek(0)
+    loaded = gn.load(buffer, map_location="cpu", weights_only=True)
+    np.testing.assert_array_equal(loaded["weight"].array, model.weight.array)
+    with open(tmp_path / "m.safetensors", "wb") as f:
+        gn.save({"step": 3, "w": model.weight}, f)
+    with open(tmp_path / "m.safetensors", "rb") as f:
+        assert gn.load(f)["step"] == 3
+    with pytest.raises(RuntimeError, match="not available"):
+        gn.load(tmp_path / "m.safetensors", map_location="cuda:0")
+
+
+def test_saving_a_whole_module_says_to_save_its_state_dict(tmp_path):
+    with pytest.raises(TypeError, match=r"never pickles objects.*state_dict\(\)"):
+        gn.save(gn.nn.Linear(2, 2), tmp_path / "model.pt")
+    with pytest.raises(TypeError, match="state_dict"):
+        gn.save(gn.optim.SGD(gn.nn.Linear(2, 2).parameters(), lr=0.1), tmp_path / "opt.pt")
+
+
+def test_bfloat16_safetensors_are_widened_to_float32(tmp_path):
+    import torch
+    from safetensors.torch import save_file
+
+    weights = torch.randn(4, 5).to(torch.bfloat16)
+    save_file({"w": weights, "n": torch.arange(3)}, str(tmp_path / "bf16.safetensors"))
+    loaded = gn.load(tmp_path / "bf16.safetensors")
+    assert loaded["w"].dtype == np.float32 and loaded["n"].dtype == np.int64
+    np.testing.assert_array_equal(loaded["w"].array, weights.float().numpy())

@@ -174,10 +174,11 @@ class BertModel(nn.Module):
 
 def load_hf_state_dict(model, tensors):
     """Load a Hugging Face BERT state dict (name -> Tensor) into `model`, strictly: a checkpoint of a
-    task model carries the encoder under "bert."; that prefix is removed, task heads are refused."""
+    task model carries the encoder under "bert."; that prefix is removed, task heads are refused.
+    float16 weights are widened to the model's float32 (bfloat16 ones already are, by glassnet.load)."""
     own = set(model.state_dict())
-    renamed = {k[len("bert."):] if k.startswith("bert.") and k[len("bert."):] in own else k: v
-               for k, v in tensors.items()}
+    renamed = {k[len("bert."):] if k.startswith("bert.") and k[len("bert."):] in own else k:
+               (v.float() if v.dtype == np.float16 else v) for k, v in tensors.items()}
     if model.pooler is None:
         renamed = {k: v for k, v in renamed.items() if not k.startswith("pooler.")}
     model.load_state_dict(renamed)
