@@ -6,6 +6,7 @@ import torch.nn.functional as TF
 
 import glassnet as gn
 import glassnet.nn.functional as F
+import glassnet.ops.pooling as pooling_ops
 from glassnet import nn
 from parity import Case, run_case
 
@@ -149,10 +150,13 @@ def test_max_pool_ties_follow_torch(fn, kw):
     ("max_pool3d", (1, 2, 4, 6, 5), dict(kernel_size=2)),
     ("adaptive_max_pool2d", (2, 3, 8, 6), dict(output_size=(4, 2))),  # equal windows: tiles too
 ])
-def test_tiled_max_pool_matches_general_path_and_torch(fn, shape, kw):
+@pytest.mark.parametrize("block_bytes", [None, 1], ids=["one-block", "plane-blocks"])
+def test_tiled_max_pool_matches_general_path_and_torch(fn, shape, kw, block_bytes, monkeypatch):
     """Windows that tile the input take the gather-free path (MaxPoolTiles); with ties (ReLU zeros,
     repeated integers, -inf) and NaN its values and gradient equal torch's and the general path's
-    (return_indices=True goes through the general path)."""
+    (return_indices=True goes through the general path), also with every plane its own block."""
+    if block_bytes is not None:
+        monkeypatch.setattr(pooling_ops, "_BLOCK_BYTES", block_bytes)
     rng = np.random.default_rng(1)
     x = np.maximum(rng.integers(-3, 3, shape), 0).astype(np.float32)
     x.reshape(-1)[:5] = -np.inf

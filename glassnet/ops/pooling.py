@@ -23,7 +23,8 @@ Max pooling over windows that tile the input exactly (kernel == stride, no paddi
 partial window; the 2x2 pool of most CNNs) needs no gathered copy at all: reshaping the input to
 (B, o_1, k_1, ..., o_d, k_d) makes each kernel offset a strided view, y is the elementwise maximum of
 those views, and the backward walks the offsets in window order giving dy to the first one that
-equals y (`MaxPoolTiles`).
+equals y (`MaxPoolTiles`). Both go block by block of a few hundred KB of planes, so that the strided
+passes (one per kernel offset) find their block in the cache.
 
 `interpolate` is separable: along each spatial dim, y = sum over terms of x[idx] * weight, with one
 term for nearest (weight 1) and two for linear (1 - lambda, lambda). Its backward is the adjoint,
@@ -267,32 +268,51 @@ def _tile_offset(offset):
     return (slice(None),) + tuple(v for i in offset for v in (slice(None), i))
 
 
+_BLOCK_BYTES = 1 << 18  # input planes per block of MaxPoolTiles: a few hundred KB, so that they stay in cache
+
+
+def _plane_blocks(planes, plane_bytes):
+    """(start, stop) ranges over the planes, about _BLOCK_BYTES of input each."""
+    size = builtins.max(1, _BLOCK_BYTES // builtins.max(1, plane_bytes))
+    return [(a, builtins.min(a + size, planes)) for a in range(0, planes, size)]
+
+
+def _tile_max(xv, kernel):
+    """y (B, *out) from a tile view (B, o_1, k_1, ..., o_d, k_d): the max over one window axis at a time,
+    with elementwise maxima of strided views (np.maximum propagates NaN, as torch does)."""
+    r = xv
+    for a, k in enumerate(kernel):  # window axis a sits at a + 2: the earlier window axes are gone
+        take = [r[(slice(None),) * (a + 2) + (i,)] for i in range(k)]
+        m = take[0].copy() if k == 1 else np.maximum(take[0], take[1])
+        for v in take[2:]:
+            np.maximum(m, v, out=m)
+        r = m
+    return r
+
+
 class MaxPoolTiles(Function):
     """Max pooling whose windows tile the input (kernel == stride, no padding, dilation 1, no partial
     window): the common 2x2 pool, with no gathered copy of the windows.
 
     Shapes: x (*lead, *L) -> y (*lead, *out), out = floor(L / k).
-    Forward:  y[b, h] = max_i x[b, h*k + i], one window axis at a time with elementwise maxima of
-              strided views (np.maximum propagates NaN, as torch does).
+    Forward:  y[b, h] = max_i x[b, h*k + i] (`_tile_max`).
     Backward: dx[b, h*k + i] = dy[b, h] at the first offset i (row-major window order) where
               x == y (or x is NaN when y is), 0 elsewhere: a loop over the kernel offsets keeps a mask
               of the windows still waiting for their first maximum.
+    Both run over blocks of planes of about _BLOCK_BYTES, so that the several strided passes over a
+    block (one per kernel offset) find it in the cache.
     """
 
     differentiable_backward = False
 
     def forward(self, x, *, kernel, out):
         d = len(kernel)
-        r = _tile_view(x, kernel, out)
-        for a in range(d):  # reduce window axis a; the earlier window axes are gone, so it sits at a + 2
-            axis = a + 2
-            take = [r[(slice(None),) * axis + (i,)] for i in range(kernel[a])]
-            m = take[0].copy() if len(take) == 1 else np.maximum(take[0], take[1])
-            for v in take[2:]:
-                np.maximum(m, v, out=m)
-            r = m
-        self.kernel, self.out, self.y = kernel, out, r  # y (B, *out)
-        return r.reshape(x.shape[:-d] + out)
+        xv = _tile_view(x, kernel, out)
+        y = np.empty((xv.shape[0],) + out, x.dtype)
+        for a, b in _plane_blocks(xv.shape[0], math.prod(x.shape[-d:]) * x.dtype.itemsize):
+            y[a:b] = _tile_max(xv[a:b], kernel)
+        self.kernel, self.out, self.y = kernel, out, y  # y (B, *out)
+        return y.reshape(x.shape[:-d] + out)
 
     def backward(self, dy):
         x = self.inputs[0].array
@@ -303,18 +323,20 @@ class MaxPoolTiles(Function):
         dx = np.empty(x.shape, x.dtype) if exact else np.zeros(x.shape, x.dtype)
         xv, dxv = _tile_view(x, kernel, out), _tile_view(dx, kernel, out)  # dxv: a view into dx
         nan = bool(np.isnan(y).any())
-        waiting = np.ones(y.shape, bool)  # windows whose first maximum is still to come
-        hit = np.empty(y.shape, bool)
-        offsets = list(np.ndindex(*kernel))
-        for offset in offsets[:-1]:
-            v = xv[_tile_offset(offset)]
-            np.equal(v, y, out=hit)
-            if nan:
-                hit |= np.isnan(v)
-            hit &= waiting
-            np.multiply(hit, dyb, out=dxv[_tile_offset(offset)])
-            waiting ^= hit
-        np.multiply(waiting, dyb, out=dxv[_tile_offset(offsets[-1])])  # every window has a maximum
+        offsets = [_tile_offset(offset) for offset in np.ndindex(*kernel)]
+        for a, b in _plane_blocks(y.shape[0], math.prod(x.shape[-d:]) * x.dtype.itemsize):
+            xb, dxb, yb, dyc = xv[a:b], dxv[a:b], y[a:b], dyb[a:b]
+            waiting = np.ones(yb.shape, bool)  # windows whose first maximum is still to come
+            hit = np.empty(yb.shape, bool)
+            for offset in offsets[:-1]:
+                v = xb[offset]
+                np.equal(v, yb, out=hit)
+                if nan:
+                    hit |= np.isnan(v)
+                hit &= waiting
+                np.multiply(hit, dyc, out=dxb[offset])
+                waiting ^= hit
+            np.multiply(waiting, dyc, out=dxb[offsets[-1]])  # every window has a maximum
         return Tensor._make(dx)
 
 
