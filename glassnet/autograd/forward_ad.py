@@ -16,9 +16,10 @@ How it works here:
   ``jvp(*input_tangents)``: NumPy arrays in (None for an input without tangent, i.e. a zero tangent),
   one array (or None) per output out. In it ``self.inputs`` are the input Tensors and
   ``self._outputs`` the output arrays, plus whatever the forward saved on ``self``.
-* The rules for the core operations are written below, one small function each, and installed as
-  the ``jvp`` method of their Function classes (a class that defines its own ``jvp`` keeps it). An
-  operation without a rule raises an error naming it.
+* Each operation's rule is the ``jvp`` method of its Function class, next to its ``backward``, so an
+  operation's whole derivative story is in one place; ``add_tangents`` sums the terms of a rule with
+  several inputs. An operation without a rule raises an error naming it; one whose output has no
+  derivative (integer results, sampling) says so in its own ``jvp``.
 * ``jvp(func, primals, tangents)`` is the convenient entry point, like ``torch.func.jvp``.
 
 Limits: one level at a time (no nesting); ``detach()`` and other tensors sharing the same data array
@@ -31,7 +32,7 @@ import numpy as np
 
 from . import function as _function
 
-__all__ = ["dual_level", "make_dual", "unpack_dual", "jvp", "UnpackedDualTensor"]
+__all__ = ["dual_level", "make_dual", "unpack_dual", "jvp", "UnpackedDualTensor", "add_tangents"]
 
 UnpackedDualTensor = namedtuple("UnpackedDualTensor", ["primal", "tangent"])
 
@@ -72,6 +73,16 @@ def _propagate(fn, inputs, out):
     return outs if multi else outs[0]
 
 
+def add_tangents(shape, *terms):
+    """The tangent of an output of `shape` that is the sum of `terms` (arrays that broadcast to it; None
+    stands for a zero term, e.g. the contribution of an input without tangent). None if every term is."""
+    total = None
+    for t in terms:
+        if t is not None:
+            total = t if total is None else total + t
+    return None if total is None else np.broadcast_to(total, shape)
+
+
 # ---- public API -----------------------------------------------------------------------------------
 @contextlib.contextmanager
 def dual_level():
@@ -79,7 +90,6 @@ def dual_level():
     global _tangents
     if _function._forward_hook is not None:
         raise RuntimeError("forward-mode AD: nested dual levels are not supported")
-    _install_rules()
     _tangents = {}
     _function._forward_hook = _propagate
     try:
@@ -178,225 +188,3 @@ class _Alias(_function.Function):
 
     def jvp(self, t):
         return None
-
-
-# ---- the rules: tangent of the output from the tangents of the inputs ------------------------------
-# Each takes the node (`fn`, whose forward just ran) and one tangent array or None per tensor input.
-def _terms(*terms):
-    """Sum of the terms that are not None (None stands for a zero tangent)."""
-    total = None
-    for t in terms:
-        if t is not None:
-            total = t if total is None else total + t
-    return total
-
-
-def _x(fn, i=0):
-    return fn.inputs[i].array
-
-
-def _y(fn, i=0):
-    return fn._outputs[i]
-
-
-def _to_out(fn, t):
-    """A tangent of an input that broadcasts against the other, brought to the output's shape."""
-    return np.broadcast_to(t, _y(fn).shape)
-
-
-def _add(fn, ta, tb):  # y = a + b:  dy = da + db
-    return _to_out(fn, _terms(ta, tb))
-
-
-def _sub(fn, ta, tb):  # y = a - b:  dy = da - db
-    return _to_out(fn, _terms(ta, None if tb is None else -tb))
-
-
-def _mul(fn, ta, tb):  # y = a b:  dy = da b + a db
-    return _to_out(fn, _terms(None if ta is None else ta * _x(fn, 1), None if tb is None else _x(fn, 0) * tb))
-
-
-def _div(fn, ta, tb):  # y = a / b:  dy = da / b - y db / b
-    b = _x(fn, 1)
-    return _to_out(fn, _terms(None if ta is None else ta / b, None if tb is None else -_y(fn) * tb / b))
-
-
-def _pow(fn, ta, tb):  # y = a^b:  dy = b a^(b-1) da + y log(a) db   (log(0) taken as 0, as the backward)
-    a, b, y = _x(fn, 0), _x(fn, 1), _y(fn)
-    da = None if ta is None else ta * b * np.power(a, b - 1)
-    db = None
-    if tb is not None:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            safe_log = np.where(a == 0, 0, np.log(np.where(a == 0, 1, a)))
-        db = tb * y * safe_log
-    return _to_out(fn, _terms(da, db))
-
-
-def _neg(fn, t):  # dy = -dx
-    return -t
-
-
-def _matmul(fn, ta, tb):  # y = a @ b:  dy = da @ b + a @ db
-    return _to_out(fn, _terms(None if ta is None else np.matmul(ta, _x(fn, 1)),
-                              None if tb is None else np.matmul(_x(fn, 0), tb)))
-
-
-def _exp(fn, t):  # dy = y dx
-    return t * _y(fn)
-
-
-def _log(fn, t):  # dy = dx / x
-    return t / _x(fn)
-
-
-def _log1p(fn, t):  # dy = dx / (1 + x)
-    return t / (1 + _x(fn))
-
-
-def _sqrt(fn, t):  # dy = dx / (2 y)
-    return t / (2 * _y(fn))
-
-
-def _rsqrt(fn, t):  # y = x^(-1/2):  dy = -y^3 dx / 2
-    return -0.5 * t * _y(fn) ** 3
-
-
-def _abs(fn, t):  # dy = sign(x) dx
-    return t * np.sign(_x(fn))
-
-
-def _sin(fn, t):  # dy = cos(x) dx
-    return t * np.cos(_x(fn))
-
-
-def _cos(fn, t):  # dy = -sin(x) dx
-    return -t * np.sin(_x(fn))
-
-
-def _clamp(fn, t):  # dy = dx inside [lo, hi], 0 outside
-    return t * fn.inside
-
-
-def _where(fn, ta, tb):  # y = a where cond else b:  dy = da where cond else db
-    zero = np.zeros((), _y(fn).dtype)
-    return np.where(fn.cond, zero if ta is None else ta, zero if tb is None else tb)
-
-
-def _tanh(fn, t):  # dy = (1 - y^2) dx
-    y = _y(fn)
-    return t * (1 - y * y)
-
-
-def _sigmoid(fn, t):  # dy = y (1 - y) dx
-    y = _y(fn)
-    return t * y * (1 - y)
-
-
-def _relu(fn, t):  # dy = [x > 0] dx
-    return t * fn.mask
-
-
-def _leaky_relu(fn, t):  # dy = dx if x > 0 else slope dx
-    return np.where(fn.mask, t, t * fn.slope)
-
-
-def _softmax(fn, t):  # dy = y (dx - sum(y dx))
-    y = _y(fn)
-    return y * (t - (y * t).sum(axis=fn.axis, keepdims=True))
-
-
-def _log_softmax(fn, t):  # y = x - logsumexp(x):  dy = dx - sum(softmax(x) dx)
-    return t - (np.exp(_y(fn)) * t).sum(axis=fn.axis, keepdims=True)
-
-
-def _sum(fn, t):  # linear: dy = the same sum of dx
-    return t.sum(axis=fn.dims).reshape(_y(fn).shape)
-
-
-def _reshape(fn, t):  # linear: the tangent is rearranged like the value
-    return t.reshape(_y(fn).shape)
-
-
-def _permute(fn, t):
-    return t.transpose(fn.dims)
-
-
-def _broadcast(fn, t):
-    return np.broadcast_to(t, _y(fn).shape)
-
-
-def _sum_to(fn, t):
-    from ..ops.shape import _reduced_axes
-
-    shape = _y(fn).shape
-    return t.sum(axis=_reduced_axes(t.shape, shape), keepdims=True).reshape(shape)
-
-
-def _cast(fn, t):
-    return t.astype(_y(fn).dtype)
-
-
-def _clone(fn, t):
-    return t.copy()
-
-
-def _getitem(fn, t):  # linear: dy = dx[index]
-    basic, adv, _ = fn.index
-    t = t[basic]
-    return t if adv is None else t[adv]
-
-
-def _cat(fn, *ts):  # dy = the input tangents joined (zeros for inputs without one)
-    return np.concatenate([np.zeros(x.shape, x.dtype) if t is None else t for x, t in
-                           zip((i.array for i in fn.inputs), ts)], axis=fn.dim)
-
-
-def _stack(fn, *ts):
-    return np.stack([np.zeros(x.shape, x.dtype) if t is None else t for x, t in
-                     zip((i.array for i in fn.inputs), ts)], axis=fn.dim)
-
-
-def _split(fn, t):  # each piece's tangent is the same slice of dx
-    ends = np.cumsum([o.shape[fn.dim] for o in fn._outputs])
-    lead = (slice(None),) * fn.dim
-    return tuple(t[lead + (slice(int(e - o.shape[fn.dim]), int(e)),)] for o, e in zip(fn._outputs, ends))
-
-
-def _linear(fn, tx, tw, tb=None):  # y = x W^T + b:  dy = dx W^T + x dW^T + db
-    x, w = _x(fn, 0), _x(fn, 1)
-    return _to_out(fn, _terms(None if tx is None else np.matmul(tx, w.T),
-                              None if tw is None else np.matmul(x, tw.T), tb))
-
-
-def _rules():
-    from ..ops import activation, arithmetic, elementwise, indexing, reduction, shape
-    from ..ops.linear import Linear  # (ops.linear is also the function's name)
-
-    return {
-        arithmetic.Add: _add, arithmetic.Sub: _sub, arithmetic.Mul: _mul, arithmetic.Div: _div,
-        arithmetic.Pow: _pow, arithmetic.Neg: _neg, arithmetic.MatMul: _matmul,
-        elementwise.Exp: _exp, elementwise.Log: _log, elementwise.Log1p: _log1p, elementwise.Sqrt: _sqrt,
-        elementwise.Rsqrt: _rsqrt, elementwise.Abs: _abs, elementwise.Sin: _sin, elementwise.Cos: _cos,
-        elementwise.Clamp: _clamp, elementwise.Where: _where,
-        activation.Tanh: _tanh, activation.Sigmoid: _sigmoid, activation.ReLU: _relu,
-        activation.LeakyReLU: _leaky_relu, activation.Softmax: _softmax, activation.LogSoftmax: _log_softmax,
-        reduction.Sum: _sum,
-        shape.Reshape: _reshape, shape.Permute: _permute, shape.BroadcastTo: _broadcast, shape.SumTo: _sum_to,
-        shape.Cast: _cast, shape.Clone: _clone,
-        indexing.GetItem: _getitem, indexing.Cat: _cat, indexing.Stack: _stack, indexing.Split: _split,
-        Linear: _linear,
-    }
-
-
-_installed = False
-
-
-def _install_rules():
-    """Make each rule the `jvp` method of its Function class (once; a class's own jvp wins)."""
-    global _installed
-    if _installed:
-        return
-    for cls, rule in _rules().items():
-        if "jvp" not in cls.__dict__:
-            cls.jvp = rule
-    _installed = True

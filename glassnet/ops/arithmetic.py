@@ -6,6 +6,7 @@ follow PyTorch's gradient convention, which puts a conjugate on each factor of a
 """
 import numpy as np
 
+from ..autograd.forward_ad import add_tangents
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._util import check_broadcast, operands
@@ -27,6 +28,9 @@ class Add(Function):
         a, b = self.inputs
         return sum_to(dy, a.shape), sum_to(dy, b.shape)
 
+    def jvp(self, da, db):  # dy = da + db
+        return add_tangents(self._outputs[0].shape, da, db)
+
 
 class Sub(Function):
     """y = a - b.   da = sum_to(dy), db = -sum_to(dy)."""
@@ -39,6 +43,9 @@ class Sub(Function):
     def backward(self, dy):
         a, b = self.inputs
         return sum_to(dy, a.shape), -sum_to(dy, b.shape)
+
+    def jvp(self, da, db):  # dy = da - db
+        return add_tangents(self._outputs[0].shape, da, None if db is None else -db)
 
 
 class Mul(Function):
@@ -55,6 +62,10 @@ class Mul(Function):
         db = sum_to(dy * conj(a), b.shape) if self.needs_input_grad[1] else None
         return da, db
 
+    def jvp(self, da, db):  # dy = da b + a db  (holomorphic: no conjugates in forward mode)
+        a, b = (t.array for t in self.inputs)
+        return add_tangents(self._outputs[0].shape, None if da is None else da * b, None if db is None else a * db)
+
 
 class Div(Function):
     """y = a / b.   da = sum_to(dy / b), db = -sum_to(dy * a / b^2)  (complex: conjugates of those factors)."""
@@ -67,6 +78,10 @@ class Div(Function):
         da = sum_to(dy / conj(b), a.shape) if self.needs_input_grad[0] else None
         db = sum_to(-dy * conj(a / (b * b)), b.shape) if self.needs_input_grad[1] else None
         return da, db
+
+    def jvp(self, da, db):  # dy = da / b - y db / b
+        b, y = self.inputs[1].array, self._outputs[0]
+        return add_tangents(y.shape, None if da is None else da / b, None if db is None else -y * db / b)
 
 
 class Pow(Function):
@@ -85,6 +100,18 @@ class Pow(Function):
         da = sum_to(dy * _pow_slope(a, b), a.shape) if self.needs_input_grad[0] else None
         db = sum_to(dy * self.output() * _log_base(a, b), b.shape) if self.needs_input_grad[1] else None
         return da, db
+
+    def jvp(self, da, db):  # dy = b a^(b-1) da + y log(a) db, with the backward's conventions at 0
+        a, b = (t.array for t in self.inputs)
+        y = self._outputs[0]
+        slope = log_term = None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if da is not None:
+                slope = da * np.where(b == 0, 0, b * np.power(np.where(b == 0, 1, a), b - 1))
+            if db is not None:
+                log_a = np.log(np.where(a == 0, 1, a))
+                log_term = db * y * np.where(a == 0, np.where(b >= 0, 0, -np.inf), log_a)
+        return add_tangents(y.shape, slope, log_term)
 
 
 def _pow_slope(a, b):
@@ -173,6 +200,9 @@ class Neg(Function):
     def backward(self, dy):
         return -dy
 
+    def jvp(self, dx):
+        return None if dx is None else -dx
+
 
 class MatMul(Function):
     """y = a @ b for a (..., n, k) and b (..., k, m) with broadcast batch dims -> (..., n, m).
@@ -191,6 +221,11 @@ class MatMul(Function):
         da = sum_to(matmul(dy, conj(b.mT)), a.shape) if self.needs_input_grad[0] else None
         db = sum_to(matmul(conj(a.mT), dy), b.shape) if self.needs_input_grad[1] else None
         return da, db
+
+    def jvp(self, da, db):  # dy = da @ b + a @ db
+        a, b = (t.array for t in self.inputs)
+        return add_tangents(self._outputs[0].shape, None if da is None else np.matmul(da, b),
+                            None if db is None else np.matmul(a, db))
 
 
 def _scaled(other, alpha):

@@ -565,6 +565,9 @@ class Clamp(Function):
     def backward(self, dy):
         return dy * Tensor._make(self.inside.astype(dy.dtype))
 
+    def jvp(self, dx):  # dy = dx inside [lo, hi], 0 outside
+        return None if dx is None else dx * self.inside
+
 
 class ClampTensor(Function):
     """y = min(max(x, lo), hi) with tensor bounds lo, hi (all three broadcast together).
@@ -625,6 +628,10 @@ class Where(Function):
         da = sum_to(where(cond, dy, zero), a.shape) if self.needs_input_grad[0] else None
         db = sum_to(where(cond, zero, dy), b.shape) if self.needs_input_grad[1] else None
         return da, db
+
+    def jvp(self, da, db):  # dy = da where cond else db
+        zero = np.zeros((), self._outputs[0].dtype)
+        return np.where(self.cond, zero if da is None else da, zero if db is None else db)
 
 
 def _scalar_pair(a, b):

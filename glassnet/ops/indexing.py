@@ -172,6 +172,13 @@ class GetItem(Function):
     def backward(self, dy):
         return IndexAddZeros.apply(dy, shape=self.inputs[0].shape, index=self.index)
 
+    def jvp(self, dx):  # linear: dy = dx[index]
+        if dx is None:
+            return None
+        basic, adv, _ = self.index
+        dx = dx[basic]
+        return dx if adv is None else dx[adv]
+
 
 class IndexAddZeros(Function):
     """y = zeros(shape); y[basic][advanced] += g  (the backward of GetItem).   dg = dy[basic][advanced]."""
@@ -272,6 +279,11 @@ def _shapes(tensors):
     return ", ".join(str(tuple(t.shape)) for t in tensors)
 
 
+def _tangents_or_zeros(inputs, tangents):
+    """The tangent arrays of several inputs, zeros for those without one (for cat and stack's jvp)."""
+    return [np.zeros(x.array.shape, x.array.dtype) if t is None else t for x, t in zip(inputs, tangents)]
+
+
 class Cat(Function):
     """y = the inputs joined along `dim`.   Shapes: sizes along dim add up, other dims equal.
 
@@ -287,6 +299,9 @@ class Cat(Function):
 
     def backward(self, dy):
         return split(dy, self.sizes, self.dim)
+
+    def jvp(self, *dxs):  # the input tangents joined (zeros for inputs without one)
+        return np.concatenate(_tangents_or_zeros(self.inputs, dxs), axis=self.dim)
 
 
 @accepts_axis
@@ -327,6 +342,9 @@ class Stack(Function):
         shape = self.inputs[0].shape
         return tuple(reshape(g, shape) for g in split(dy, 1, self.dim))
 
+    def jvp(self, *dxs):
+        return np.stack(_tangents_or_zeros(self.inputs, dxs), axis=self.dim)
+
 
 @accepts_axis
 def stack(tensors, dim=0):
@@ -352,6 +370,9 @@ class Split(Function):
 
     def backward(self, *dys):
         return cat(dys, self.dim)
+
+    def jvp(self, dx):  # each piece's tangent is the same slice of dx
+        return None if dx is None else self.forward(dx, [o.shape[self.dim] for o in self._outputs], self.dim)
 
 
 def split(input, split_size_or_sections, dim=0):

@@ -4,6 +4,7 @@ import math
 import numpy as np
 
 from ..autograd import grad_mode
+from ..autograd.forward_ad import add_tangents
 from ..autograd.function import Function
 from ..tensor import Tensor
 
@@ -57,6 +58,12 @@ class Linear(Function):
         if len(need) == 2:
             return dx, dw
         return dx, dw, (dy2.sum(0) if need[2] else None)
+
+    def jvp(self, dx, dw, db=None):
+        """Forward mode: dy = dx W^T + x dW^T + db."""
+        x, w = self.inputs[0].array, self.inputs[1].array
+        return add_tangents(self._outputs[0].shape, None if dx is None else np.matmul(dx, w.T),
+                            None if dw is None else np.matmul(x, dw.T), db)
 
 
 _ONES = {}

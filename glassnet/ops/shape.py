@@ -66,6 +66,9 @@ class SumTo(Function):
     def backward(self, dy):
         return broadcast_to(dy, self.inputs[0].shape)
 
+    def jvp(self, dx):  # linear: the tangent summed the same way
+        return None if dx is None else self.forward(dx, self._outputs[0].shape)
+
 
 class BroadcastTo(Function):
     """y = x repeated along new leading dims and size-1 dims.   dx = sum_to(dy, x.shape)."""
@@ -78,6 +81,9 @@ class BroadcastTo(Function):
 
     def backward(self, dy):
         return sum_to(dy, self.inputs[0].shape)
+
+    def jvp(self, dx):
+        return None if dx is None else np.broadcast_to(dx, self._outputs[0].shape)
 
 
 def sum_to(input, shape):
@@ -122,6 +128,9 @@ class Reshape(Function):
 
     def backward(self, dy):
         return reshape(dy, self.inputs[0].shape)
+
+    def jvp(self, dx):
+        return None if dx is None else dx.reshape(self._outputs[0].shape)
 
 
 def _shape_arg(shape):
@@ -196,6 +205,9 @@ class Permute(Function):
     def backward(self, dy):
         return permute(dy, *np.argsort(self.dims))
 
+    def jvp(self, dx):
+        return None if dx is None else dx.transpose(self.dims)
+
 
 def permute(input, *dims):
     dims = _shape_arg(dims)
@@ -229,6 +241,9 @@ class Clone(Function):
 
     def backward(self, dy):
         return dy
+
+    def jvp(self, dx):
+        return None if dx is None else dx.copy()
 
 
 def clone(input):
