@@ -85,6 +85,9 @@ def _add_train(sub):
         p.add_argument("--resume", metavar="RUN_OR_CHECKPOINT",
                        help="continue a run (its folder, or one of its checkpoint files) exactly where it stopped; "
                             "with --epochs / --iters, extend it")
+        p.add_argument("--distributed", action="store_true",
+                       help="one process of a data-parallel run started by mpirun -n N (each takes 1/N of every "
+                            "batch; rank 0 writes the run folder); needs glassnet[distributed]")
 
 
 def _add_sample(sub):
@@ -190,9 +193,17 @@ def _train(args):
             print(f"{wanted} holds another run (continue it with --resume {wanted}): this one goes to {run_dir}")
         config = recipe.config(**given)
     print(f"glassnet train {recipe.name} -> {run_dir}" + (f" (from {checkpoint})" if checkpoint else ""))
-    summary = recipe.run(config, run_dir, resume=checkpoint)
+    summary = recipe.run(config, run_dir, resume=checkpoint, distributed=args.distributed)
+    if args.distributed and _rank() != 0:
+        return 0  # rank 0 reports
     _print_summary(summary)
     return _closing(recipe, summary)
+
+
+def _rank():
+    from .distributed import get_rank
+
+    return get_rank()
 
 
 def _closing(recipe, summary):

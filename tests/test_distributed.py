@@ -70,3 +70,18 @@ def test_distributed_sampler_splits_and_pads_like_torch():
             assert ours == theirs
         else:  # another random generator: the same coverage, each index once plus the same amount of padding
             assert set(sum(ours, [])) == set(range(n)) and len(sum(ours, [])) == len(sum(theirs, []))
+
+
+def test_a_recipe_trains_on_two_ranks_and_rank_0_writes_the_run(tmp_path):
+    import json
+
+    glassnet_cli = os.path.join(os.path.dirname(sys.executable), "glassnet")
+    cmd = [MPIEXEC, "-n", "2", glassnet_cli, "train", "mnist-cnn-quick", "--epochs", "1", "--distributed",
+           "--out", str(tmp_path / "run")]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert sorted(os.listdir(tmp_path)) == ["run"]  # one run folder, written by rank 0
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["status"] == "finished" and summary["test_accuracy"] > 0.85
+    assert run.stdout.count("summary") == 1  # rank 1 trains silently

@@ -31,11 +31,12 @@ class Recipe:
         names = {f for f in self.config.__dataclass_fields__}
         return next(f for f in LENGTH_FIELDS if f in names)
 
-    def run(self, config, run_dir, resume=None):
-        """Train into run_dir (continuing from the checkpoint file `resume`); returns the summary."""
+    def run(self, config, run_dir, resume=None, distributed=False):
+        """Train into run_dir (continuing from the checkpoint file `resume`; with `distributed`, as one rank of
+        an MPI job); returns the summary."""
         from .scaffold import run
 
-        return run(self, config, run_dir, resume)
+        return run(self, config, run_dir, resume, distributed)
 
     def evaluate(self, config, checkpoint):
         """The final test of the weights in `checkpoint` (a loaded checkpoint dict); returns a dict."""
@@ -69,3 +70,5 @@ def all_recipes():
 def _load_all():
     # each module registers its recipes
     from . import dqn_cartpole, gat_cora, gcn_cora, mnist, sequence, speech_digits, transformers  # noqa: F401
+    from . import detect_digits, detr_digits, resnet_degradation, resnet_mnist, unet_segment  # noqa: F401
+    from . import ddpm_mnist, denoise_mnist, gan_mnist, mnist_feature_net, vae_mnist  # noqa: F401  (the generative recipes, issue 14)

@@ -30,12 +30,14 @@ import dataclasses
 import json
 import os
 import signal
+import tempfile
 import time
 
 from ..nn.utils import evaluating
 from ..random import manual_seed
 from ..serialization import remove_stale_temporaries
 from ..train.checkpoint import CheckpointError, load_checkpoint
+from ..train.data_parallel import distribute
 from ..train.log import json_safe, read_metrics, write_text
 from ..train.loop import TrainingDiverged, train
 from ..train.signals import StopSignals, signal_name
@@ -155,9 +157,11 @@ def clear_run(run_dir):
             os.remove(path)
 
 
-def run(recipe, config, run_dir, resume=None):
+def run(recipe, config, run_dir, resume=None, distributed=False):
     """Train `recipe` with `config` into run_dir (a new folder name if it holds another run), continuing
-    from the checkpoint file `resume`; write the run folder and return the summary dict."""
+    from the checkpoint file `resume`; write the run folder and return the summary dict. With
+    `distributed`, this process is one rank of an MPI job (glassnet.train.data_parallel): rank 0 writes
+    the run folder, the others train into a scratch folder that is removed at the end."""
     started = time.perf_counter()
     check_config(config)
     checkpoint = _open_checkpoint(recipe, config, resume) if resume is not None else None
@@ -165,7 +169,13 @@ def run(recipe, config, run_dir, resume=None):
     exp = recipe.build(config)  # before the run folder is made: a run that cannot start leaves no folder behind
     if checkpoint is not None:
         load_weights(recipe, exp.model, checkpoint, resume)
-    run_dir = _prepare(recipe, config, os.fspath(run_dir), resume)
+    if distributed and not distribute(exp):
+        with tempfile.TemporaryDirectory(prefix="glassnet-rank-") as scratch:
+            return _run(recipe, config, exp, _prepare(recipe, config, scratch, None), checkpoint, started)
+    return _run(recipe, config, exp, _prepare(recipe, config, os.fspath(run_dir), resume), checkpoint, started)
+
+
+def _run(recipe, config, exp, run_dir, checkpoint, started):
     summary = {"recipe": recipe.name}
     saved = {"recipe": recipe.name, **dataclasses.asdict(config)}
     with StopSignals() as stop:
