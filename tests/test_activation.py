@@ -8,7 +8,8 @@ import torch.nn.functional as TF
 
 import glassnet as gn
 import glassnet.nn.functional as F
-from glassnet.ops.activation import _BLOCK, _erfc
+from glassnet.autograd.forward_ad import jvp
+from glassnet.ops.activation import _BLOCK
 from parity import Case, run_case
 from test_reduction import check_fixed, check_second_order
 
@@ -52,6 +53,36 @@ CASES = [
     Case("top_level", lambda x: gn.sigmoid(x) * gn.tanh(x) + gn.softmax(x, 0), [(3, 4)],
          torch_fn=lambda x: torch.sigmoid(x) * torch.tanh(x) + torch.softmax(x, 0)),
     fcase("empty", "gelu", [(0, 3)]),
+    fcase("relu6", "relu6", [(3, 4)], domain="nonzero"),
+    Case("relu6_wide", lambda x: F.relu6(x * 4), [(3, 4)], torch_fn=lambda x: TF.relu6(x * 4), domain="nonzero"),
+    fcase("hardtanh", "hardtanh", [(3, 4)], domain="nonzero"),
+    fcase("hardtanh_bounds", "hardtanh", [(3, 4)], -0.5, 0.25, domain="distinct"),
+    fcase("threshold", "threshold", [(3, 4)], 0.1, 20.0, domain="distinct"),
+    fcase("softshrink", "softshrink", [(3, 4)], domain="distinct"),
+    fcase("hardshrink", "hardshrink", [(3, 4)], 0.3, domain="distinct"),
+    fcase("selu", "selu", [(3, 4)], domain="nonzero"),
+    fcase("celu", "celu", [(3, 4)], domain="nonzero"),
+    fcase("celu_alpha", "celu", [(3, 4)], alpha=2.5, domain="nonzero"),
+    fcase("mish", "mish", [(3, 4)]),
+    fcase("logsigmoid", "logsigmoid", [(3, 4)]),
+    Case("hardsigmoid", lambda x: F.hardsigmoid(x * 4), [(3, 4)], torch_fn=lambda x: TF.hardsigmoid(x * 4),
+         domain="distinct"),
+    Case("hardswish", lambda x: F.hardswish(x * 4), [(3, 4)], torch_fn=lambda x: TF.hardswish(x * 4),
+         domain="distinct"),
+    fcase("tanhshrink", "tanhshrink", [(3, 4)]),
+    fcase("softsign", "softsign", [(3, 4)], domain="nonzero"),
+    fcase("glu_last", "glu", [(3, 4)]),
+    fcase("glu_dim0", "glu", [(4, 3, 2)], dim=0),
+    fcase("rrelu_eval", "rrelu", [(3, 4)], 0.1, 0.3, domain="nonzero"),
+    fcase("softmin", "softmin", [(3, 4)], dim=1),
+    Case("softmin_dtype", lambda x: F.softmin(x, 0, dtype=gn.float64), [(3, 4)],
+         torch_fn=lambda x: TF.softmin(x, 0, dtype=torch.float64)),
+    Case("softmax_axis", lambda x: F.softmax(x, axis=0), [(3, 4)], torch_fn=lambda x: TF.softmax(x, dim=0)),
+    Case("log_softmax_axis", lambda x: F.log_softmax(x, axis=-1), [(3, 4)],
+         torch_fn=lambda x: TF.log_softmax(x, dim=-1)),
+    Case("prelu_channels", F.prelu, [(2, 3, 4), (3,)], torch_fn=TF.prelu, domain="nonzero"),
+    Case("prelu_shared", F.prelu, [(2, 3), (1,)], torch_fn=TF.prelu, domain="nonzero"),
+    Case("prelu_1d", F.prelu, [(5,), (1,)], torch_fn=TF.prelu, domain="nonzero"),
 ]
 
 
@@ -184,12 +215,6 @@ def test_gelu_float16_matches_torch(approximate):
                                rtol=4e-3, atol=4e-3)
 
 
-def test_erfc_accuracy():
-    z = np.linspace(-9, 9, 20001)
-    exact = np.array([math.erfc(v) for v in z])
-    assert np.max(np.abs(_erfc(z) - exact) / exact) < 1.2e-7
-
-
 def test_softmax_rows_sum_to_one_and_neg_inf_masking():
     x = np.array([[0.0, -np.inf, 1.0], [-np.inf, 2.0, -np.inf]], np.float32)
     ours, theirs = F.softmax(gn.tensor(x), 1), TF.softmax(torch.tensor(x), 1)
@@ -210,6 +235,21 @@ SECOND_ORDER = {  # name: (glassnet function, torch function)
     "elu": (lambda x: F.elu(x, 0.7), lambda x: TF.elu(x, 0.7)),
     "leaky_relu": (lambda x: F.leaky_relu(x, 0.1) * x, lambda x: TF.leaky_relu(x, 0.1) * x),
     "relu": (lambda x: F.relu(x) ** 2, lambda x: TF.relu(x) ** 2),
+    "gelu": (F.gelu, TF.gelu),
+    "gelu_tanh": (lambda x: F.gelu(x, approximate="tanh"), lambda x: TF.gelu(x, approximate="tanh")),
+    "selu": (F.selu, TF.selu),
+    "celu": (lambda x: F.celu(x, 0.5), lambda x: TF.celu(x, 0.5)),  # 1/alpha exact (torch rounds it to float32)
+    "mish": (F.mish, TF.mish),
+    "logsigmoid": (F.logsigmoid, TF.logsigmoid),
+    "hardswish": (lambda x: F.hardswish(x * 3), lambda x: TF.hardswish(x * 3)),
+    "tanhshrink": (F.tanhshrink, TF.tanhshrink),
+    "softsign": (F.softsign, TF.softsign),
+    "relu6_hardtanh": (lambda x: F.relu6(x * 4) * F.hardtanh(x) * x, lambda x: TF.relu6(x * 4) * TF.hardtanh(x) * x),
+    "shrink_threshold": (lambda x: F.softshrink(x) * F.hardshrink(x, 0.2) + F.threshold(x, 0.1, 2.0) * x,
+                         lambda x: TF.softshrink(x) * TF.hardshrink(x, 0.2) + TF.threshold(x, 0.1, 2.0) * x),
+    "glu": (F.glu, TF.glu),
+    "softmin": (lambda x: F.softmin(x, 1), lambda x: TF.softmin(x, 1)),
+    "prelu": (lambda x: F.prelu(x, x[0, :1].abs()) * x, lambda x: TF.prelu(x, x[0, :1].abs()) * x),
 }
 
 
@@ -219,10 +259,15 @@ def test_second_order_matches_torch(name):
     check_second_order(fn, [(3, 4)], torch_fn=torch_fn)
 
 
-def test_gelu_has_no_double_backward():
-    x = gn.randn(3, requires_grad=True)
-    with pytest.raises(RuntimeError, match="GELU"):
-        gn.autograd.grad(F.gelu(x).sum(), x, create_graph=True)
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_third_order_matches_torch(approximate):
+    x = np.linspace(-3, 3, 7)
+    g, t = gn.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    gd, td = F.gelu(g, approximate=approximate), TF.gelu(t, approximate=approximate)
+    for _ in range(3):
+        (gd,) = gn.autograd.grad(gd.sum(), g, create_graph=True)
+        (td,) = torch.autograd.grad(td.sum(), t, create_graph=True)
+        np.testing.assert_allclose(gd.array, td.detach().numpy(), rtol=1e-7, atol=1e-7)
 
 
 # ---- errors --------------------------------------------------------------------------------------
@@ -246,3 +291,96 @@ def test_other_errors():
         F.sigmoid(gn.tensor([1, 2]))
     with pytest.raises(TypeError, match="softmax: expected a floating point tensor"):
         F.softmax(gn.tensor([1, 2]), 0)
+
+
+# ---- forward mode ----------------------------------------------------------------------------------
+JVP = {
+    "relu": lambda F, x: F.relu(x), "leaky_relu": lambda F, x: F.leaky_relu(x, 0.2), "elu": lambda F, x: F.elu(x),
+    "selu": lambda F, x: F.selu(x), "celu": lambda F, x: F.celu(x, 0.5), "gelu": lambda F, x: F.gelu(x),
+    "gelu_tanh": lambda F, x: F.gelu(x, approximate="tanh"), "silu": lambda F, x: F.silu(x),
+    "mish": lambda F, x: F.mish(x), "sigmoid": lambda F, x: F.sigmoid(x), "logsigmoid": lambda F, x: F.logsigmoid(x),
+    "tanh": lambda F, x: F.tanh(x), "tanhshrink": lambda F, x: F.tanhshrink(x),
+    "softsign": lambda F, x: F.softsign(x), "softplus": lambda F, x: F.softplus(x, 2.0, 1.0),
+    "hardswish": lambda F, x: F.hardswish(x * 4), "hardsigmoid": lambda F, x: F.hardsigmoid(x * 4),
+    "relu6": lambda F, x: F.relu6(x * 4), "hardtanh": lambda F, x: F.hardtanh(x),
+    "threshold": lambda F, x: F.threshold(x, 0.1, 3.0), "softshrink": lambda F, x: F.softshrink(x),
+    "hardshrink": lambda F, x: F.hardshrink(x), "glu": lambda F, x: F.glu(x, 1),
+    "prelu": lambda F, x: F.prelu(x, x[0] * 0.5), "softmax": lambda F, x: F.softmax(x, 1),
+    "log_softmax": lambda F, x: F.log_softmax(x, 0), "softmin": lambda F, x: F.softmin(x, 1),
+    "rrelu_eval": lambda F, x: F.rrelu(x),
+}
+
+
+@pytest.mark.parametrize("name", list(JVP))
+def test_jvp_matches_torch_func(name):
+    rng = np.random.default_rng(0)
+    x, v = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    x[np.abs(x) < 0.05] = 0.3  # away from the kinks
+    f = JVP[name]
+    _, ours = jvp(lambda t: f(F, t), (gn.tensor(x),), (gn.tensor(v),))
+    _, theirs = torch.func.jvp(lambda t: f(TF, t), (torch.tensor(x),), (torch.tensor(v),))
+    np.testing.assert_allclose(ours.array, theirs.numpy(), rtol=1e-7, atol=1e-9)
+
+
+# ---- modules -------------------------------------------------------------------------------------
+MODULES = [
+    ("ReLU6", ()), ("SELU", ()), ("CELU", (0.7,)), ("Mish", ()), ("Hardsigmoid", ()), ("Hardswish", ()),
+    ("LogSigmoid", ()), ("Tanhshrink", ()), ("Softsign", ()), ("Threshold", (0.2, -1.0)), ("Hardtanh", (-0.5, 2.0)),
+    ("Softshrink", (0.3,)), ("Hardshrink", ()), ("GLU", (1,)), ("Softmin", (1,)), ("Softmax2d", ()),
+    ("PReLU", (4,)), ("RReLU", (0.1, 0.2)),
+]
+
+
+@pytest.mark.parametrize("name, args", MODULES, ids=[m[0] for m in MODULES])
+def test_module_matches_torch(name, args):
+    x = np.random.default_rng(3).standard_normal((2, 4, 3, 2)).astype(np.float32) * 3
+    ours, theirs = getattr(gn.nn, name)(*args).eval(), getattr(torch.nn, name)(*args).eval()
+    assert repr(ours) == repr(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    np.testing.assert_allclose(ours(gn.tensor(x)).array, theirs(torch.tensor(x)).detach().numpy(), rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_rrelu_training_draws_slopes_in_range():
+    gn.manual_seed(0)
+    x = gn.full((2000,), -1.0, requires_grad=True)
+    y = F.rrelu(x, 0.1, 0.3, training=True)
+    slopes = -y.array
+    assert 0.1 <= slopes.min() and slopes.max() <= 0.3 and slopes.std() > 0.04  # not one slope for all
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.array, slopes, rtol=1e-6)  # the gradient is each element's slope
+    assert np.array_equal(F.rrelu(gn.ones(3), training=True).array, np.ones(3, np.float32))  # x > 0 unchanged
+
+
+def test_gumbel_softmax():
+    gn.manual_seed(0)
+    logits = gn.tensor(np.log(np.array([[0.7, 0.2, 0.1]] * 4000)), requires_grad=True)
+    soft = F.gumbel_softmax(logits, tau=0.5)
+    np.testing.assert_allclose(soft.array.sum(1), 1.0, rtol=1e-6)
+    hard = F.gumbel_softmax(logits, tau=1.0, hard=True, dim=1)
+    assert set(np.unique(hard.array)) == {0.0, 1.0} and np.all(hard.array.sum(1) == 1)
+    np.testing.assert_allclose(hard.array.mean(0), [0.7, 0.2, 0.1], atol=0.03)  # samples follow softmax(logits)
+    (hard * gn.tensor([1.0, 2.0, 3.0])).sum().backward()
+    assert np.abs(logits.grad.array).sum() > 0  # straight-through: the soft sample's gradient
+
+
+def test_new_activation_errors():
+    x = gn.ones(2, 3)
+    with pytest.raises(ValueError, match="softshrink: lambd must be >= 0"):
+        F.softshrink(x, -0.5)
+    with pytest.raises(ValueError, match="rrelu: lower bound 0.5 should be less"):
+        F.rrelu(x, 0.5, 0.2)
+    with pytest.raises(ValueError, match="celu: alpha cannot be 0"):
+        F.celu(x, 0.0)
+    with pytest.raises(ValueError, match="glu: halving dimension must be even, but dimension -1 is size 3"):
+        F.glu(x)
+    with pytest.raises(ValueError, match="prelu: weight of shape \\(2,\\) must have 1 or 3 entries"):
+        F.prelu(x, gn.ones(2))
+    with pytest.raises(ValueError, match="Softmax2d: expected input to be 3D or 4D, got 2D"):
+        gn.nn.Softmax2d()(x)
+    with pytest.raises(TypeError, match="hardswish: expected a floating point tensor"):
+        F.hardswish(gn.tensor([1, 2]))
+    with pytest.raises(TypeError, match="softmax: got both dim and its alias axis"):
+        F.softmax(x, dim=0, axis=1)
+    with pytest.raises(ValueError, match="gumbel_softmax: tau must be positive"):
+        F.gumbel_softmax(x, tau=0)

@@ -1,89 +1,302 @@
 """Activation functions (also in glassnet.nn.functional, as in PyTorch).
 
-Backwards are written with Tensor operations (so second derivatives work) wherever the derivative
-is a simple expression of the input or the output; masks such as [x > 0] are constants. GELU's
-backward is raw NumPy from values saved in the forward.
+Most are elementwise, y = f(x): each class writes f in `forward` and its slope f'(x) once, in
+`slope(m, x, y)`, where `m` holds the few functions a slope needs either on NumPy arrays (for the
+forward-mode rule, dy = f'(x) dx) or on Tensors (for the backward, dx = dy f'(x), which is then itself
+recorded when create_graph=True, so second derivatives work). Masks such as [x > 0] are constants.
+GELU's first-order backward is raw NumPy for speed; under create_graph it is the same slope in Tensor
+operations. PReLU, GLU and the softmax family have two-input or reduction rules of their own.
 
 `inplace=True` is accepted where PyTorch has it, for compatibility; the result is always a new
 tensor and the input is left unchanged (use the returned value).
 """
 import functools
 import math
+import numbers
+import warnings
+from types import SimpleNamespace
 
 import numpy as np
 
+from ..autograd import grad_mode
 from ..autograd.function import Function
+from ..random import rng
 from ..tensor import Tensor
-from ._util import normalize_dim
-from .shape import cast
+from . import elementwise
+from ._util import accepts_axis, normalize_dim
+from .indexing import cat, chunk, one_hot
+from .reduction import argmax, sum as _sum
+from .shape import cast, movedim, reshape, sum_to
 
 
-__all__ = ["relu", "leaky_relu", "elu", "gelu", "silu", "sigmoid", "tanh", "softplus", "softmax", "log_softmax"]
-
-
-def _const(mask, dtype):
-    """A boolean mask as a constant tensor of `dtype` (1 where true, 0 elsewhere)."""
-    return Tensor._make(mask.astype(dtype))
+__all__ = ["relu", "relu6", "leaky_relu", "rrelu", "prelu", "threshold", "hardtanh", "softshrink", "hardshrink",
+           "elu", "selu", "celu", "gelu", "silu", "mish", "sigmoid", "logsigmoid", "hardsigmoid", "hardswish",
+           "tanh", "tanhshrink", "softsign", "softplus", "glu", "softmax", "log_softmax", "softmin",
+           "gumbel_softmax"]
 
 
 def _check_float(input, op):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(input).__name__}")
     if input.dtype.kind != "f":
         raise TypeError(f"{op}: expected a floating point tensor, got {input.dtype}")
 
 
+def _check_number(op, name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{op}: {name} must be a number, got {value!r}")
+    return float(value)
+
+
+class Pointwise(Function):
+    """y = f(x) elementwise.   dx = dy * f'(x);  forward mode: dy = f'(x) dx.   Shapes: all like x.
+
+    A subclass writes `forward` and `slope(m, x, y)` = f'(x), with `m` one of _ON_ARRAYS / _ON_TENSORS
+    (see the module docstring). Slopes that read only masks or y set `saves_inputs = False`.
+    """
+
+    def backward(self, dy):
+        return dy * self.slope(_ON_TENSORS, self.inputs[0], self.output())
+
+    def jvp(self, dx):
+        return None if dx is None else dx * self.slope(_ON_ARRAYS, self.inputs[0].array, self._outputs[0])
+
+    def slope(self, m, x, y):
+        raise NotImplementedError
+
+
 # ---- piecewise linear ----------------------------------------------------------------------------
-class ReLU(Function):
-    """y = max(x, 0).   dx = dy * [x > 0]."""
+class ReLU(Pointwise):
+    """y = max(x, 0).   f'(x) = [x > 0]."""
+
+    saves_inputs = False
 
     def forward(self, x):
         self.mask = x > 0
         return np.maximum(x, np.zeros((), x.dtype))
 
-    def backward(self, dy):
-        return dy * _const(self.mask, dy.dtype)
+    def slope(self, m, x, y):
+        return m.const(self.mask, y)
 
 
 def relu(input, inplace=False):
     return ReLU.apply(input)
 
 
-class LeakyReLU(Function):
-    """y = x if x > 0 else slope * x.   dx = dy * (1 if x > 0 else slope)."""
+class LeakyReLU(Pointwise):
+    """y = x if x > 0 else slope * x.   f'(x) = 1 if x > 0 else slope.
+
+    `slope` is a number, or an array broadcasting to x (RReLU's random slopes in training).
+    """
+
+    saves_inputs = False
 
     def forward(self, x, slope):
         self.mask = x > 0
-        self.slope = slope
-        return np.where(self.mask, x, x * x.dtype.type(slope))
+        self.factor = np.where(self.mask, 1, slope).astype(x.dtype, copy=False)
+        return np.where(self.mask, x, x * self.factor)
 
-    def backward(self, dy):
-        factor = np.where(self.mask, 1, self.slope).astype(dy.dtype)
-        return dy * Tensor._make(factor)
+    def slope(self, m, x, y):
+        return m.const(self.factor, y)
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     _check_float(input, "leaky_relu")
-    return LeakyReLU.apply(input, slope=float(negative_slope))
+    return LeakyReLU.apply(input, slope=_check_number("leaky_relu", "negative_slope", negative_slope))
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    """Randomized leaky ReLU (Xu et al. 2015): in training each element x <= 0 is multiplied by its own
+    slope a ~ U(lower, upper); otherwise by the mean slope (lower + upper) / 2. Gradient: dy * slope."""
+    op = "rrelu"
+    _check_float(input, op)
+    lower, upper = _check_number(op, "lower", lower), _check_number(op, "upper", upper)
+    if lower > upper:
+        raise ValueError(f"{op}: lower bound {lower} should be less than or equal to the upper bound {upper}")
+    if not training:
+        return LeakyReLU.apply(input, slope=(lower + upper) / 2)
+    slopes = rng().uniform(lower, upper, input.shape).astype(input.dtype)
+    return LeakyReLU.apply(input, slope=slopes)
+
+
+class Threshold(Pointwise):
+    """y = x if x > threshold else value.   f'(x) = [x > threshold]."""
+
+    saves_inputs = False
+
+    def forward(self, x, threshold, value):
+        self.mask = x > threshold
+        return np.where(self.mask, x, np.asarray(value, x.dtype))
+
+    def slope(self, m, x, y):
+        return m.const(self.mask, y)
+
+
+def threshold(input, threshold, value, inplace=False):
+    _check_float(input, "threshold")
+    return Threshold.apply(input, threshold=_check_number("threshold", "threshold", threshold),
+                           value=_check_number("threshold", "value", value))
+
+
+class Hardtanh(Pointwise):
+    """y = min(max(x, lo), hi).   f'(x) = [lo < x < hi] (0 on the edges, as PyTorch)."""
+
+    saves_inputs = False
+
+    def forward(self, x, lo, hi):
+        self.mask = (x > lo) & (x < hi)
+        return np.clip(x, x.dtype.type(lo), x.dtype.type(hi))
+
+    def slope(self, m, x, y):
+        return m.const(self.mask, y)
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    op = "hardtanh"
+    _check_float(input, op)
+    lo, hi = _check_number(op, "min_val", min_val), _check_number(op, "max_val", max_val)
+    if lo > hi:
+        raise ValueError(f"{op}: min_val {lo} cannot be greater than max_val {hi}")
+    return Hardtanh.apply(input, lo=lo, hi=hi)
+
+
+def relu6(input, inplace=False):
+    """min(max(x, 0), 6): hardtanh between 0 and 6 (gradient 0 at both edges, as PyTorch)."""
+    _check_float(input, "relu6")
+    return Hardtanh.apply(input, lo=0.0, hi=6.0)
+
+
+class Softshrink(Pointwise):
+    """y = x - l if x > l, x + l if x < -l, else 0.   f'(x) = [|x| > l]."""
+
+    saves_inputs = False
+
+    def forward(self, x, lambd):
+        self.mask = np.abs(x) > lambd
+        return np.where(self.mask, x - np.sign(x) * x.dtype.type(lambd), np.zeros((), x.dtype))
+
+    def slope(self, m, x, y):
+        return m.const(self.mask, y)
+
+
+def softshrink(input, lambd=0.5):
+    op = "softshrink"
+    _check_float(input, op)
+    lambd = _check_number(op, "lambd", lambd)
+    if lambd < 0:
+        raise ValueError(f"{op}: lambd must be >= 0, got {lambd}")
+    return Softshrink.apply(input, lambd=lambd)
+
+
+class Hardshrink(Pointwise):
+    """y = x if |x| > l else 0.   f'(x) = [|x| > l]."""
+
+    saves_inputs = False
+
+    def forward(self, x, lambd):
+        self.mask = np.abs(x) > lambd
+        return np.where(self.mask, x, np.zeros((), x.dtype))
+
+    def slope(self, m, x, y):
+        return m.const(self.mask, y)
+
+
+def hardshrink(input, lambd=0.5):
+    _check_float(input, "hardshrink")
+    return Hardshrink.apply(input, lambd=_check_number("hardshrink", "lambd", lambd))
+
+
+class PReLU(Function):
+    """Parametric ReLU (He et al. 2015): y = x if x > 0 else w_c x, one slope per channel.
+
+    Shapes: x (N, C, *) with w (C,) or (1,) (channel axis 1; inputs of fewer than 2 dims have one
+    channel); w is used as w_b, reshaped to broadcast: (C, 1, ..., 1).
+    Backward: dx = dy * (1 if x > 0 else w_b);  dw = sum over all but the channel axis of dy * x * [x <= 0].
+    Forward mode: dy = where(x > 0, dx, w_b dx + x dw_b).
+    """
+
+    def forward(self, x, w, shape):
+        self.mask, self.shape = x > 0, shape
+        return np.where(self.mask, x, x * w.reshape(shape))
+
+    def backward(self, dy):
+        x, w = self.inputs
+        mask = Tensor._make(self.mask)
+        dx = dy * elementwise.where(mask, 1.0, reshape(w, self.shape)) if self.needs_input_grad[0] else None
+        dw = None
+        if self.needs_input_grad[1]:
+            dw = reshape(sum_to(elementwise.where(mask, 0.0, dy * x), self.shape), w.shape)
+        return dx, dw
+
+    def jvp(self, tx, tw):
+        x, w = self.inputs[0].array, self.inputs[1].array.reshape(self.shape)
+        out = np.zeros(x.shape, x.dtype)
+        if tx is not None:
+            out = out + np.where(self.mask, tx, w * tx)
+        if tw is not None:
+            out = out + np.where(self.mask, 0, x * tw.reshape(self.shape))
+        return out
+
+
+def prelu(input, weight):
+    """y = x if x > 0 else weight[c] * x, with `weight` of one entry or one per channel (axis 1)."""
+    op = "prelu"
+    _check_float(input, op)
+    _check_float(weight, op)
+    channels = input.shape[1] if input.ndim >= 2 else 1
+    if weight.ndim > 1 or weight.array.size not in (1, channels):
+        raise ValueError(f"{op}: weight of shape {tuple(weight.shape)} must have 1 or {channels} entries (the "
+                         f"number of channels, dim 1 of the input of shape {tuple(input.shape)})")
+    if weight.dtype != input.dtype:
+        raise TypeError(f"{op}: weight dtype {weight.dtype} differs from input dtype {input.dtype}")
+    shape = (1,) * input.ndim
+    if input.ndim >= 2:
+        shape = (1, weight.array.size) + (1,) * (input.ndim - 2)
+    return PReLU.apply(input, weight, shape=shape)
 
 
 # ---- exponential family --------------------------------------------------------------------------
-class ELU(Function):
-    """y = x if x > 0 else alpha * (e^x - 1).   dx = dy if x > 0 else dy * (y + alpha)  (= alpha e^x)."""
+class ELU(Pointwise):
+    """y = scale x if x > 0 else scale alpha (e^(input_scale x) - 1)   (ELU, and SELU and CELU as cases).
 
-    def forward(self, x, alpha):
+    f'(x) = scale if x > 0 else input_scale (y + scale alpha)   (= scale alpha input_scale e^(input_scale x)).
+    """
+
+    saves_inputs = False
+
+    def forward(self, x, alpha, scale, input_scale):
         self.mask = x > 0
-        self.alpha = alpha
-        negative = x.dtype.type(alpha) * np.expm1(np.minimum(x, np.zeros((), x.dtype)))
-        return np.where(self.mask, x, negative)
+        self.alpha, self.scale, self.input_scale = alpha, scale, input_scale
+        t = x.dtype.type
+        negative = t(scale * alpha) * np.expm1(np.minimum(x, np.zeros((), x.dtype)) * t(input_scale))
+        return np.where(self.mask, x * t(scale), negative)
 
-    def backward(self, dy):
-        from .elementwise import where
-
-        return dy * where(Tensor._make(self.mask), 1.0, self.output() + self.alpha)
+    def slope(self, m, x, y):
+        return m.where(self.mask, self.scale, (y + self.scale * self.alpha) * self.input_scale)
 
 
 def elu(input, alpha=1.0, inplace=False):
     _check_float(input, "elu")
-    return ELU.apply(input, alpha=float(alpha))
+    return ELU.apply(input, alpha=_check_number("elu", "alpha", alpha), scale=1.0, input_scale=1.0)
+
+
+# SELU's constants (Klambauer et al. 2017), as PyTorch's
+_SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+
+def selu(input, inplace=False):
+    """Scaled ELU: scale * (x if x > 0 else alpha (e^x - 1)) with the self-normalising constants."""
+    _check_float(input, "selu")
+    return ELU.apply(input, alpha=_SELU_ALPHA, scale=_SELU_SCALE, input_scale=1.0)
+
+
+def celu(input, alpha=1.0, inplace=False):
+    """max(0, x) + min(0, alpha (e^(x / alpha) - 1))."""
+    _check_float(input, "celu")
+    alpha = _check_number("celu", "alpha", alpha)
+    if alpha == 0:
+        raise ValueError("celu: alpha cannot be 0")
+    return ELU.apply(input, alpha=alpha, scale=1.0, input_scale=1.0 / alpha)
 
 
 def _stable_sigmoid(x):
@@ -92,15 +305,16 @@ def _stable_sigmoid(x):
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
-class Sigmoid(Function):
-    """y = 1 / (1 + e^-x) (stable for large |x|).   dx = dy * y * (1 - y)."""
+class Sigmoid(Pointwise):
+    """y = 1 / (1 + e^-x) (stable for large |x|).   f'(x) = y (1 - y)."""
+
+    saves_inputs = False
 
     def forward(self, x):
         return _stable_sigmoid(x)
 
-    def backward(self, dy):
-        y = self.output()
-        return dy * y * (1 - y)
+    def slope(self, m, x, y):
+        return y * (1 - y)
 
 
 def sigmoid(input):
@@ -108,15 +322,68 @@ def sigmoid(input):
     return Sigmoid.apply(input)
 
 
-class Tanh(Function):
-    """y = tanh x.   dx = dy * (1 - y^2)."""
+class LogSigmoid(Pointwise):
+    """y = log sigmoid(x) = min(x, 0) - log(1 + e^-|x|).   f'(x) = sigmoid(-x) = 1 - sigmoid(x)."""
+
+    def forward(self, x):
+        return np.minimum(x, np.zeros((), x.dtype)) - np.log1p(np.exp(-np.abs(x)))
+
+    def slope(self, m, x, y):
+        return m.sigmoid(-x)
+
+
+def logsigmoid(input):
+    _check_float(input, "logsigmoid")
+    return LogSigmoid.apply(input)
+
+
+class Hardsigmoid(Pointwise):
+    """y = min(max(x / 6 + 1/2, 0), 1).   f'(x) = 1/6 where -3 < x < 3, else 0."""
+
+    saves_inputs = False
+
+    def forward(self, x):
+        self.mask = (x > -3) & (x < 3)
+        return np.clip(x / x.dtype.type(6) + x.dtype.type(0.5), 0, 1).astype(x.dtype, copy=False)
+
+    def slope(self, m, x, y):
+        return m.const(self.mask, y) / 6
+
+
+def hardsigmoid(input, inplace=False):
+    _check_float(input, "hardsigmoid")
+    return Hardsigmoid.apply(input)
+
+
+class Hardswish(Pointwise):
+    """y = x min(max(x + 3, 0), 6) / 6 (Howard et al. 2019).
+
+    f'(x) = 0 for x <= -3,  x / 3 + 1/2 for -3 < x < 3,  1 for x >= 3 (PyTorch's edges).
+    """
+
+    def forward(self, x):
+        return x * np.clip(x + x.dtype.type(3), 0, 6) / x.dtype.type(6)
+
+    def slope(self, m, x, y):
+        xa = x.array if isinstance(x, Tensor) else x
+        return m.where(xa <= -3, 0.0, m.where(xa < 3, x / 3 + 0.5, 1.0))
+
+
+def hardswish(input, inplace=False):
+    _check_float(input, "hardswish")
+    return Hardswish.apply(input)
+
+
+class Tanh(Pointwise):
+    """y = tanh x.   f'(x) = 1 - y^2."""
+
+    saves_inputs = False
 
     def forward(self, x):
         return np.tanh(x)
 
-    def backward(self, dy):
-        y = self.output()
-        return dy * (1 - y * y)
+    def slope(self, m, x, y):
+        return 1 - y * y
 
 
 def tanh(input):
@@ -124,16 +391,47 @@ def tanh(input):
     return Tanh.apply(input)
 
 
-class SiLU(Function):
-    """y = x * sigmoid(x).   dx = dy * s * (1 + x (1 - s)), s = sigmoid(x)."""
+class Tanhshrink(Pointwise):
+    """y = x - tanh x.   f'(x) = tanh^2 x."""
+
+    def forward(self, x):
+        return x - np.tanh(x)
+
+    def slope(self, m, x, y):
+        t = m.tanh(x)
+        return t * t
+
+
+def tanhshrink(input):
+    _check_float(input, "tanhshrink")
+    return Tanhshrink.apply(input)
+
+
+class Softsign(Pointwise):
+    """y = x / (1 + |x|).   f'(x) = 1 / (1 + |x|)^2."""
+
+    def forward(self, x):
+        return x / (1 + np.abs(x))
+
+    def slope(self, m, x, y):
+        d = m.abs(x) + 1
+        return 1 / (d * d)
+
+
+def softsign(input):
+    _check_float(input, "softsign")
+    return Softsign.apply(input)
+
+
+class SiLU(Pointwise):
+    """y = x * sigmoid(x).   f'(x) = s (1 + x (1 - s)), s = sigmoid(x)."""
 
     def forward(self, x):
         return x * _stable_sigmoid(x)
 
-    def backward(self, dy):
-        x = self.inputs[0]
-        s = sigmoid(x)
-        return dy * s * (1 + x * (1 - s))
+    def slope(self, m, x, y):
+        s = m.sigmoid(x)
+        return s * (x * (1 - s) + 1)
 
 
 def silu(input, inplace=False):
@@ -141,10 +439,26 @@ def silu(input, inplace=False):
     return SiLU.apply(input)
 
 
-class Softplus(Function):
+class Mish(Pointwise):
+    """y = x tanh(softplus(x)) (Misra 2019).   f'(x) = t + x (1 - t^2) sigmoid(x),  t = tanh(softplus(x))."""
+
+    def forward(self, x):
+        return x * np.tanh(np.logaddexp(np.zeros((), x.dtype), x))
+
+    def slope(self, m, x, y):
+        t = m.tanh(m.softplus(x))
+        return t + x * (1 - t * t) * m.sigmoid(x)
+
+
+def mish(input, inplace=False):
+    _check_float(input, "mish")
+    return Mish.apply(input)
+
+
+class Softplus(Pointwise):
     """y = log(1 + e^(beta x)) / beta, and y = x where beta x > threshold (linear, as PyTorch).
 
-    dx = dy * sigmoid(beta x), and dx = dy where beta x > threshold.
+    f'(x) = sigmoid(beta x), and 1 where beta x > threshold.
     """
 
     def forward(self, x, beta, threshold):
@@ -154,47 +468,17 @@ class Softplus(Function):
         soft = np.log1p(np.exp(np.minimum(bx, x.dtype.type(threshold)))) / x.dtype.type(beta)
         return np.where(self.linear, x, soft)
 
-    def backward(self, dy):
-        from .elementwise import where
-
-        s = sigmoid(self.inputs[0] * self.beta)
-        return dy * where(Tensor._make(self.linear), 1.0, s)
+    def slope(self, m, x, y):
+        return m.where(self.linear, 1.0, m.sigmoid(x * self.beta))
 
 
 def softplus(input, beta=1.0, threshold=20.0):
     _check_float(input, "softplus")
-    return Softplus.apply(input, beta=float(beta), threshold=float(threshold))
+    return Softplus.apply(input, beta=_check_number("softplus", "beta", beta),
+                          threshold=_check_number("softplus", "threshold", threshold))
 
 
 # ---- GELU ----------------------------------------------------------------------------------------
-def _erfc(x):
-    """Complementary error function, elementwise, computed in float64.
-
-    Chebyshev-fitted approximation from Numerical Recipes in C (2nd ed., section 6.2, "erfcc"),
-    fractional error below 1.2e-7 everywhere:
-        erfc(z) ~ t exp(-z^2 + P(t)),  t = 1 / (1 + z/2),  z = |x| >= 0;   erfc(-z) = 2 - erfc(z).
-    P is evaluated by Horner's rule, in place to spare temporaries.
-    """
-    x = np.asarray(x, np.float64)
-    z = np.abs(x)
-    t = 0.5 * z
-    t += 1.0
-    np.reciprocal(t, out=t)
-    ans = np.full_like(t, _ERFC_COEFFS[-1])
-    for c in _ERFC_COEFFS[-2::-1]:
-        ans *= t
-        ans += c
-    z *= z
-    ans -= z
-    np.exp(ans, out=ans)
-    ans *= t
-    return np.where(x >= 0, ans, 2.0 - ans)
-
-
-# P(t) = c0 + c1 t + ... + c9 t^9 (Numerical Recipes' erfcc coefficients)
-_ERFC_COEFFS = (-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806, 0.27886807, -1.13520398,
-                1.48851587, -0.82215223, 0.17087277)
-
 # The float32 normal CDF table: Phi at x = k / _CDF_STEPS for k / _CDF_STEPS in [_CDF_LO, _CDF_HI].
 # Below -16, Phi < 1e-57 (0 in float32); above 8, 1 - Phi < 1e-15 (1 in float32).
 _CDF_STEPS, _CDF_LO, _CDF_HI = 2048, -16, 8
@@ -328,18 +612,18 @@ class GELU(Function):
     """Gaussian error linear unit.
 
     approximate="none":  y = x Phi(x),  Phi(x) = erfc(-x / sqrt 2) / 2 (the normal CDF);
-                         dx = dy * (Phi(x) + x phi(x)),  phi(x) = e^(-x^2/2) / sqrt(2 pi).
-                         Phi comes from a float64 erfc for float64 x, else from a float32 table
+                         f'(x) = Phi(x) + x phi(x),  phi(x) = e^(-x^2/2) / sqrt(2 pi).
+                         Phi comes from SciPy's ndtr for float64 x, else from a float32 table
                          (see _normal_cdf32), in cache-sized blocks; float16 computes in float32.
     approximate="tanh":  y = x (1 + t) / 2,  t = tanh(u),  u = sqrt(2/pi) (x + 0.044715 x^3);
-                         dx = dy * ((1 + t) / 2 + x (1 - t^2) u' / 2),  u' = sqrt(2/pi) (1 + 3 * 0.044715 x^2).
+                         f'(x) = (1 + t) / 2 + x (1 - t^2) u' / 2,  u' = sqrt(2/pi) (1 + 3 * 0.044715 x^2).
                          Evaluated as (1 + t) / 2 = s = sigmoid(2u) = 1 / (1 + e^(-2u)) and (1 - t^2) / 4 =
                          s (1 - s), which do not cancel when t is near -1 (float32 1 + t would, for x << 0);
                          in cache-sized blocks, float16 in float32 (see _gelu_tanh, _gelu_tanh_slope).
-    Shapes: all like x. The backward is raw NumPy from values saved in the forward.
+    Backward dx = dy f'(x), forward mode dy = f'(x) dx. Shapes: all like x. The first-order backward and
+    the jvp are raw NumPy from values saved in the forward; under create_graph the slope is built from
+    Tensor operations (NormalCDF for Phi), so the backward is differentiable again.
     """
-
-    differentiable_backward = False
 
     def forward(self, x, approximate):
         self.approximate = approximate
@@ -348,19 +632,67 @@ class GELU(Function):
             y, self.s = _gelu_tanh(compute)
             return y.astype(x.dtype, copy=False)
         if x.dtype == np.float64:
-            self.cdf = _erfc(x * -math.sqrt(0.5))
-            self.cdf *= 0.5
+            self.cdf = _normal_cdf64(x)
             return x * self.cdf
         y, self.cdf = _gelu_exact32(compute)
         return y.astype(x.dtype, copy=False)
 
-    def backward(self, dy):
+    def _slope_times(self, d):
+        """d * f'(x) on arrays."""
         x = self.inputs[0].array
         if self.approximate == "tanh":
-            dx = _gelu_tanh_slope(x, self.s, dy.array)
+            out = _gelu_tanh_slope(x, self.s, d)
         else:
-            dx = _gelu_exact_slope(x, self.cdf, dy.array)
-        return Tensor._make(dx.astype(x.dtype, copy=False))
+            out = _gelu_exact_slope(x, self.cdf, d)
+        return out.astype(x.dtype, copy=False)
+
+    def backward(self, dy):
+        if grad_mode.is_grad_enabled():  # create_graph: the slope as recorded Tensor operations
+            return dy * _gelu_slope_tensor(self.inputs[0], self.approximate)
+        return Tensor._make(self._slope_times(dy.array))
+
+    def jvp(self, dx):
+        return None if dx is None else self._slope_times(np.broadcast_to(dx, self._outputs[0].shape))
+
+
+def _normal_cdf64(x):
+    """Phi(x) for a float64 array, to float64 precision (SciPy's ndtr)."""
+    from scipy.special import ndtr
+
+    return ndtr(x)
+
+
+class NormalCDF(Function):
+    """y = Phi(x), the standard normal CDF (SciPy's ndtr in float64, or the float32 table of _normal_cdf32).
+
+    f'(x) = phi(x) = e^(-x^2/2) / sqrt(2 pi): dx = dy phi(x) (Tensor operations), forward mode dy = phi(x) dx.
+    Shapes: all like x. Used by GELU's differentiable backward.
+    """
+
+    def forward(self, x):
+        if x.dtype == np.float64:
+            return _normal_cdf64(x)
+        return _gelu_exact32(x.astype(np.float32, copy=False))[1].astype(x.dtype, copy=False)
+
+    def backward(self, dy):
+        return dy * _normal_pdf(self.inputs[0])
+
+    def jvp(self, dx):
+        x = self.inputs[0].array
+        return None if dx is None else dx * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+
+
+def _normal_pdf(x):
+    return elementwise.exp(x * x * -0.5) * (1 / math.sqrt(2 * math.pi))
+
+
+def _gelu_slope_tensor(x, approximate):
+    """GELU's f'(x) (see GELU) as Tensor operations, for a backward that is differentiable again."""
+    if approximate == "tanh":
+        s = sigmoid((x + x * x * x * _GELU_TANH_C) * (2 * _SQRT_2_OVER_PI))
+        du2 = (x * x * (3 * _GELU_TANH_C) + 1) * (2 * _SQRT_2_OVER_PI)  # d(2u)/dx
+        return s + x * s * (1 - s) * du2
+    return NormalCDF.apply(x) + x * _normal_pdf(x)
 
 
 def gelu(input, approximate="none"):
@@ -371,10 +703,55 @@ def gelu(input, approximate="none"):
     return GELU.apply(input, approximate=approximate)
 
 
+# ---- gated linear unit ---------------------------------------------------------------------------
+class GLU(Function):
+    """Gated linear unit (Dauphin et al. 2017): x = [a, b] split in halves along `dim`, y = a sigmoid(b).
+
+    Shapes: x (..., 2n, ...) -> y (..., n, ...).
+    Backward: da = dy s,  db = dy a s (1 - s) with s = sigmoid(b), joined along dim.
+    Forward mode: dy = da s + a s (1 - s) db.
+    """
+
+    def forward(self, x, dim):
+        self.dim = dim
+        a, b = np.split(x, 2, axis=dim)
+        self.s = _stable_sigmoid(b)
+        return a * self.s
+
+    def _halves(self, x):
+        return chunk(x, 2, self.dim)
+
+    def backward(self, dy):
+        a, b = self._halves(self.inputs[0])
+        s = sigmoid(b) if grad_mode.is_grad_enabled() else Tensor._make(self.s)
+        return cat([dy * s, dy * a * s * (1 - s)], self.dim)
+
+    def jvp(self, dx):
+        if dx is None:
+            return None
+        a = np.split(self.inputs[0].array, 2, axis=self.dim)[0]
+        da, db = np.split(dx, 2, axis=self.dim)
+        return da * self.s + a * self.s * (1 - self.s) * db
+
+
+def glu(input, dim=-1):
+    op = "glu"
+    _check_float(input, op)
+    if input.ndim == 0:
+        raise ValueError(f"{op}: glu does not support scalars because halving size must be even")
+    d = normalize_dim(dim, input.ndim, op)
+    if input.shape[d] % 2:
+        raise ValueError(f"{op}: halving dimension must be even, but dimension {dim} is size {input.shape[d]} "
+                         f"(input shape {tuple(input.shape)})")
+    return GLU.apply(input, dim=d)
+
+
 # ---- softmax family ------------------------------------------------------------------------------
 def _softmax_args(input, dim, dtype, op):
     if dim is None:
         raise TypeError(f"{op}: dim is required (the dimension to normalise over), got None")
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(input).__name__}")
     if dtype is not None:
         input = cast(input, dtype)
     _check_float(input, op)
@@ -388,7 +765,10 @@ def _shifted(x, axis):
 
 
 class Softmax(Function):
-    """y = e^(x - max) / sum(e^(x - max)) along dim.   dx = y * (dy - sum(dy * y, dim)).  Shapes like x."""
+    """y = e^(x - max) / sum(e^(x - max)) along dim.   dx = y * (dy - sum(dy * y, dim)).
+    Forward mode: dy = y (dx - sum(y dx, dim)).  Shapes like x."""
+
+    saves_inputs = False
 
     def forward(self, x, axis):
         self.axis = axis
@@ -396,14 +776,21 @@ class Softmax(Function):
         return e / e.sum(axis=axis, keepdims=True)
 
     def backward(self, dy):
-        from .reduction import sum
-
         y = self.output()
-        return y * (dy - sum(dy * y, self.axis, keepdim=True))
+        return y * (dy - _sum(dy * y, self.axis, keepdim=True))
+
+    def jvp(self, dx):
+        if dx is None:
+            return None
+        y = self._outputs[0]
+        return y * (dx - (y * dx).sum(axis=self.axis, keepdims=True))
 
 
 class LogSoftmax(Function):
-    """y = (x - max) - log(sum(e^(x - max))) along dim.   dx = dy - e^y * sum(dy, dim).  Shapes like x."""
+    """y = (x - max) - log(sum(e^(x - max))) along dim.   dx = dy - e^y * sum(dy, dim).
+    Forward mode: dy = dx - sum(e^y dx, dim).  Shapes like x."""
+
+    saves_inputs = False
 
     def forward(self, x, axis):
         self.axis = axis
@@ -411,19 +798,70 @@ class LogSoftmax(Function):
         return s - np.log(np.exp(s).sum(axis=axis, keepdims=True))
 
     def backward(self, dy):
-        from .elementwise import exp
-        from .reduction import sum
+        return dy - elementwise.exp(self.output()) * _sum(dy, self.axis, keepdim=True)
 
-        return dy - exp(self.output()) * sum(dy, self.axis, keepdim=True)
+    def jvp(self, dx):
+        if dx is None:
+            return None
+        return dx - (np.exp(self._outputs[0]) * dx).sum(axis=self.axis, keepdims=True)
 
 
+@accepts_axis
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
-    """Softmax along `dim` (required), computed stably; `dtype` casts the input first."""
+    """Softmax along `dim` (required; `axis=` also accepted), computed stably; `dtype` casts the input first."""
     input, axis = _softmax_args(input, dim, dtype, "softmax")
     return Softmax.apply(input, axis=axis)
 
 
+@accepts_axis
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
-    """log(softmax) along `dim` (required), computed stably; `dtype` casts the input first."""
+    """log(softmax) along `dim` (required; `axis=` also accepted), computed stably; `dtype` casts the input first."""
     input, axis = _softmax_args(input, dim, dtype, "log_softmax")
     return LogSoftmax.apply(input, axis=axis)
+
+
+@accepts_axis
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    """softmax(-input) along `dim` (required): large inputs get small weights."""
+    input, axis = _softmax_args(input, dim, dtype, "softmin")
+    return Softmax.apply(-input, axis=axis)
+
+
+def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
+    """A sample from the Gumbel-softmax (concrete) distribution (Jang et al. 2016; Maddison et al. 2016):
+
+        y = softmax((logits + g) / tau, dim),  g = -log(E), E ~ Exponential(1) elementwise.
+    With hard=True the value is the one-hot vector of argmax(y) and the gradient that of y
+    (y_hard - y.detach() + y, the straight-through estimator). `eps` is unused, as in PyTorch.
+    """
+    op = "gumbel_softmax"
+    _check_float(logits, op)
+    tau = _check_number(op, "tau", tau)
+    if not tau > 0:
+        raise ValueError(f"{op}: tau must be positive, got {tau}")
+    gumbels = Tensor._make(-np.log(rng().exponential(1.0, logits.shape)).astype(logits.dtype))
+    y = softmax((logits + gumbels) / tau, dim)
+    if not hard:
+        return y
+    d = normalize_dim(dim, y.ndim, op)
+    index = argmax(y, d)
+    y_hard = cast(one_hot(index, y.shape[d]), y.dtype)
+    y_hard = movedim(y_hard, -1, d)
+    return y_hard - y.detach() + y
+
+
+# ---- the functions a slope formula uses, on arrays (jvp) and on Tensors (backward) ----------------
+def _tensor_where(cond, a, b):
+    return elementwise.where(Tensor._make(np.asarray(cond)), a, b)
+
+
+def _const(values, like):
+    """A constant of like's dtype (bool masks become 1 and 0): an array for arrays, a Tensor for Tensors."""
+    array = np.asarray(values).astype(like.dtype, copy=False)
+    return Tensor._make(array) if isinstance(like, Tensor) else array
+
+
+_ON_ARRAYS = SimpleNamespace(tanh=np.tanh, abs=np.abs, sigmoid=_stable_sigmoid, where=np.where, const=_const,
+                             softplus=lambda x: np.logaddexp(np.zeros((), x.dtype), x))
+_ON_TENSORS = SimpleNamespace(tanh=tanh, abs=elementwise.abs, sigmoid=sigmoid, where=_tensor_where, const=_const,
+                              softplus=softplus)
