@@ -29,11 +29,11 @@ def _with_duplicates(n, m, nnz):
 
 
 def _mm(lib, size):
-    return lambda idx, v, x: lib.sparse.mm(lib.sparse_coo_tensor(idx, v, size), x)
+    return lambda idx, v, x: lib.sparse.mm(lib.sparse_coo_tensor(idx, v, size, check_invariants=True), x)
 
 
 def _dense(lib, size):
-    return lambda idx, v: lib.sparse_coo_tensor(idx, v, size).to_dense()
+    return lambda idx, v: lib.sparse_coo_tensor(idx, v, size, check_invariants=True).to_dense()
 
 
 CASES = [
@@ -87,7 +87,8 @@ def test_product_second_order_gradient_matches_torch():
                              create_graph=True)
     (gx ** 2).sum().backward()
     vt, xt = torch.tensor(v0, requires_grad=True), torch.tensor(x0, requires_grad=True)
-    (gxt,) = torch.autograd.grad((torch.sparse.mm(torch.sparse_coo_tensor(idx, vt, (4, 4)), xt) ** 2).sum(), [xt],
+    sparse = torch.sparse_coo_tensor(idx, vt, (4, 4), check_invariants=True)
+    (gxt,) = torch.autograd.grad((torch.sparse.mm(sparse, xt) ** 2).sum(), [xt],
                                  create_graph=True)
     (gxt ** 2).sum().backward()
     np.testing.assert_allclose(v.grad.array, vt.grad.numpy(), rtol=1e-10)

@@ -271,12 +271,13 @@ def _checked_size(size, idx):
     return size
 
 
-def sparse_coo_tensor(indices, values, size=None, *, dtype=None, requires_grad=False):
+def sparse_coo_tensor(indices, values, size=None, *, dtype=None, requires_grad=False, check_invariants=None):
     """A 2-D sparse matrix with entries values[k] at (indices[0, k], indices[1, k]), as torch.sparse_coo_tensor.
 
     indices: (2, nnz) integers; values: (nnz,) floats (a Tensor keeps its graph, so gradients reach it);
     size: (n, m), inferred from the largest indices when None. Duplicate positions add up.
-    requires_grad=True makes the values a new leaf that requires grad.
+    requires_grad=True makes the values a new leaf that requires grad. The indices are always checked
+    against the size (check_invariants is accepted for PyTorch's signature).
     """
     idx = _as_index_array(indices)
     if isinstance(values, Tensor):
