@@ -29,12 +29,12 @@ dropout        dropout dropout1d dropout2d
 embedding      embedding
 recurrent      rnn/lstm/gru layers and cells, backpropagation through time written out
 attention      scaled_dot_product_attention, rotary embeddings
+efficient_attention  linformer_attention, performer_attention (linear in the sequence length)
+distance       normalize cosine_similarity pairwise_distance; contrastive, triplet, InfoNCE and NT-Xent losses
 ctc            ctc_loss (alpha/beta recursions in log space), greedy and beam-search decoding, forced_align
 
 Graph networks (glassnet.nn.GCNConv, GATConv) build on:
 sparse         sparse_coo_tensor, sparse.mm (sparse x dense, backward = the transposed product), segment_softmax
-efficient_attention  linformer_attention, performer_attention (linear in the sequence length)
-distance       normalize cosine_similarity pairwise_distance; contrastive, triplet, InfoNCE and NT-Xent losses
 """
 from .activation import *  # noqa: F401,F403
 from .arithmetic import *  # noqa: F401,F403
