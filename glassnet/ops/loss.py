@@ -24,8 +24,10 @@ from .reduction import mean, sum
 from .shape import broadcast_to, reshape
 
 __all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss",
-           "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "cosine_similarity",
-           "pairwise_distance", "cosine_embedding_loss", "triplet_margin_loss", "margin_ranking_loss"]
+           "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "poisson_nll_loss",
+           "gaussian_nll_loss", "cosine_embedding_loss", "margin_ranking_loss", "hinge_embedding_loss",
+           "soft_margin_loss", "multilabel_soft_margin_loss", "multi_margin_loss", "multilabel_margin_loss",
+           "triplet_margin_with_distance_loss"]
 
 
 # ---- shared helpers -----------------------------------------------------------------------------
@@ -40,6 +42,17 @@ def _reduction(op, size_average, reduce, reduction, allowed=("none", "mean", "su
         raise ValueError(f"{op}: reduction={reduction!r} is not valid; expected one of "
                          f"{', '.join(repr(a) for a in allowed)}")
     return reduction
+
+
+def _reduce_tangent(per, reduction, denom=None):
+    """A jvp's per-element loss tangent reduced as the loss was ("mean" divides by `denom`, default the count)."""
+    if reduction == "none":
+        return per
+    total = np.asarray(per.sum(dtype=per.dtype))
+    if reduction == "sum":
+        return total
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return total / np.asarray(per.size if denom is None else denom, per.dtype)
 
 
 def _reduce(loss, reduction):
@@ -302,6 +315,28 @@ class CrossEntropy(Function):
             dq = Tensor._make(g.astype(x.dtype, copy=False))
         return (dx, dq) if probs else dx
 
+    def jvp(self, tx, tq=None):
+        """Forward mode: d loss_i = sum_c (a_i p_ic - b_ic) dx_ic - (1 - s) sum_c w_c logp_ic dq_ic (see above)."""
+        x = self.inputs[0].array
+        n_classes, s = x.shape[1], self.s
+        p = self.e / self.ssum
+        per = np.zeros(self.shift.shape[:1] + self.shift.shape[2:], x.dtype)
+        if tx is not None:
+            if len(self.inputs) > 1:
+                per = per + (_class_sum(self.wq) * _class_sum(p * tx) - _class_sum(self.wq * tx))[:, 0]
+            else:
+                a = (1 - s) * self.wt
+                per = per + a * _class_sum(p * tx)[:, 0] - a * np.take_along_axis(tx, self.t[:, None], axis=1)[:, 0]
+                if s > 0:
+                    wtx = tx * self.w_b if self.w_b is not None else tx
+                    per = per + (s / n_classes) * self.valid * (self.w_sum * _class_sum(p * tx) - _class_sum(wtx))[:, 0]
+        if tq is not None:
+            logp_tq = (x - self.shift) * tq
+            if self.w_b is not None:
+                logp_tq = logp_tq * self.w_b
+            per = per - (1 - s) * _class_sum(logp_tq)[:, 0]
+        return _reduce_tangent(per.astype(x.dtype, copy=False), self.reduction, self.denom)
+
     def _graph_backward(self, dy):
         """The same gradients with Tensor operations, for create_graph=True (p = softmax(x) recorded)."""
         x = self.inputs[0]
@@ -393,6 +428,14 @@ class NLLLoss(Function):
         return dy * Tensor._make(coeff)
 
 
+    def jvp(self, tx):
+        """Forward mode: d loss_i = -w[t_i] dx[i, t_i], reduced as the loss."""
+        if tx is None:
+            return None
+        per = -np.take_along_axis(tx, self.t[:, None], axis=1)[:, 0] * self.wt
+        return _reduce_tangent(per, self.reduction, self.denom)
+
+
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
     """Negative log likelihood of log-probabilities `input` (N, C, *) or (C,) at class indices `target`."""
     op = "nll_loss"
@@ -437,6 +480,20 @@ class BinaryCrossEntropy(Function):
         if self.needs_input_grad[1]:
             dt = c * (clamp(log1p(-x), min=-100) - clamp(log(x), min=-100))
         return dx, dt
+
+
+    def jvp(self, tx, ty):
+        """Forward mode: d loss = w ((x - y) / max(x (1 - x), 1e-12) dx + (max(log(1 - x), -100) - max(log x, -100)) dy)."""
+        x, y = (t.array for t in self.inputs)
+        per = np.zeros(x.shape, x.dtype)
+        if tx is not None:
+            per = per + tx * (x - y) / np.maximum(x * (1 - x), 1e-12)
+        if ty is not None:
+            with np.errstate(divide="ignore"):
+                per = per + ty * (np.maximum(np.log1p(-x), -100) - np.maximum(np.log(x), -100))
+        if self.weight is not None:
+            per = per * self.weight
+        return _reduce_tangent(per.astype(x.dtype, copy=False), self.reduction)
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
@@ -526,50 +583,9 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
 # ---- similarity and margin losses ---------------------------------------------------------------
 
 def _keep_value_clamp_min(t, eps):
-    """max(t, eps) in value, with t's gradient (PyTorch clamps the norms outside autograd)."""
+    """max(t, eps) in value, with t's gradient (PyTorch clamps outside autograd)."""
     fix = np.maximum(t.array, eps) - t.array
     return t + Tensor._make(fix.astype(t.dtype, copy=False)) if fix.any() else t
-
-
-def cosine_similarity(x1, x2, dim=1, eps=1e-8):
-    """sum(x1 * x2, dim) / (max(||x1||, eps) * max(||x2||, eps)), the inputs broadcast together."""
-    op = "cosine_similarity"
-    _float_tensor(op, "x1", x1)
-    _float_tensor(op, "x2", x2)
-    shape = check_broadcast(op, x1.shape, x2.shape)
-    d = normalize_dim(dim, len(shape), op)
-    a, b = broadcast_to(x1, shape), broadcast_to(x2, shape)
-    na = _keep_value_clamp_min(sqrt(sum(a * a, d, True)), eps)
-    nb = _keep_value_clamp_min(sqrt(sum(b * b, d, True)), eps)
-    return sum((a / na) * (b / nb), d)
-
-
-def _p_norm_last(x, p, keepdim=False):
-    """The p-norm of x over its last dim (Tensor operations; p = inf takes the max |x|)."""
-    d = x.ndim - 1
-    if p == 2:
-        return sqrt(sum(x * x, d, keepdim))
-    if p == 1:
-        return sum(abs(x), d, keepdim)
-    if math.isinf(p) and p > 0:
-        ax = np.abs(x.array)
-        top = ax == ax.max(axis=d, keepdims=True)
-        share = top / top.sum(axis=d, keepdims=True)  # ties share the gradient, as PyTorch's amax
-        return sum(abs(x) * Tensor._make(share.astype(x.dtype)), d, keepdim)
-    if p <= 0:
-        raise ValueError(f"pairwise_distance: p must be positive, got {p}")
-    return sum(abs(x) ** p, d, keepdim) ** (1.0 / p)
-
-
-def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
-    """||x1 - x2 + eps||_p over the last dim (the inputs broadcast together)."""
-    op = "pairwise_distance"
-    _float_tensor(op, "x1", x1)
-    _float_tensor(op, "x2", x2)
-    check_broadcast(op, x1.shape, x2.shape)
-    if x1.ndim == 0 and x2.ndim == 0:
-        raise ValueError(f"{op}: inputs must have at least 1 dimension")
-    return _p_norm_last(x1 - x2 + eps, p, keepdim)
 
 
 def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
@@ -596,28 +612,6 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
     return _reduce(loss, reduction)
 
 
-def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6, swap=False, size_average=None,
-                        reduce=None, reduction="mean"):
-    """max(0, margin + d(a, p) - d(a, n)) with d the pairwise p-norm distance (+eps) over the last dim;
-    `swap` uses min(d(a, n), d(p, n)) as the negative distance. Inputs (N, D) or (D,), all one shape."""
-    op = "triplet_margin_loss"
-    reduction = _reduction(op, size_average, reduce, reduction)
-    for name, t in (("anchor", anchor), ("positive", positive), ("negative", negative)):
-        _float_tensor(op, name, t)
-    if tuple(anchor.shape) != tuple(positive.shape) or tuple(anchor.shape) != tuple(negative.shape):
-        raise ValueError(f"{op}: anchor {tuple(anchor.shape)}, positive {tuple(positive.shape)} and negative "
-                         f"{tuple(negative.shape)} must have the same shape")
-    if anchor.ndim == 0:
-        raise ValueError(f"{op}: inputs must have at least 1 dimension")
-    if margin <= 0:
-        raise ValueError(f"{op}: margin must be greater than 0, got {margin}")
-    d_pos = pairwise_distance(anchor, positive, p, eps)
-    d_neg = pairwise_distance(anchor, negative, p, eps)
-    if swap:
-        d_neg = minimum(d_neg, pairwise_distance(positive, negative, p, eps))
-    return _reduce(clamp(d_pos - d_neg + margin, min=0), reduction)
-
-
 def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
     """max(0, -target * (input1 - input2) + margin), elementwise; all three of one shape."""
     op = "margin_ranking_loss"
@@ -628,3 +622,199 @@ def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, r
     _same_shape(op, input1, input2, ("input1", "input2"))
     _same_shape(op, input1, target, ("input1", "target"))
     return _reduce(clamp(-target * (input1 - input2) + margin, min=0), reduction)
+
+
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):
+    """x where target == 1, max(0, margin - x) where target == -1, elementwise (PyTorch adds both
+    terms for any other target value); `target` has the input's shape."""
+    op = "hinge_embedding_loss"
+    reduction = _reduction(op, size_average, reduce, reduction)
+    _float_tensor(op, "input", input)
+    _tensor(op, "target", target)
+    _same_shape(op, input, target)
+    t = target.array
+    hinge = where(Tensor._make(t != 1), clamp(margin - input, min=0), 0.0)
+    return _reduce(hinge + where(Tensor._make(t != -1), input, 0.0), reduction)
+
+
+def _softplus_neg(z):
+    """log(1 + e^-z) = -log_sigmoid(z), stable for any z."""
+    return -_log_sigmoid(z)
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """log(1 + exp(-target * input)) elementwise (targets +-1), computed without overflow."""
+    op = "soft_margin_loss"
+    reduction = _reduction(op, size_average, reduce, reduction)
+    _float_tensor(op, "input", input)
+    _tensor(op, "target", target)
+    _same_shape(op, input, target)
+    return _reduce(_softplus_neg(input * target), reduction)
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    """Per sample, the mean over the C classes (last dim) of -(y log sigmoid(x) + (1 - y) log sigmoid(-x)),
+    each class term times weight[c] if given. Input and target (N, C) or (C,)."""
+    op = "multilabel_soft_margin_loss"
+    reduction = _reduction(op, size_average, reduce, reduction)
+    _float_tensor(op, "input", input)
+    _tensor(op, "target", target)
+    _same_shape(op, input, target)
+    if input.ndim == 0:
+        raise ValueError(f"{op}: input must have a class dimension, got a 0-d tensor")
+    loss = -(target * _log_sigmoid(input) + (1 - target) * _log_sigmoid(-input))
+    if weight is not None:
+        _tensor(op, "weight", weight)
+        _broadcastable_to(op, "weight", weight, input.shape)
+        loss = loss * weight
+    return _reduce(sum(loss, input.ndim - 1) / input.shape[-1], reduction)
+
+
+def _margin_layout(op, input, target):
+    """(x (N, C), target indices (N,), unbatched) for the multi-class margin losses."""
+    _float_tensor(op, "input", input)
+    _tensor(op, "target", target)
+    if target.dtype.kind not in "iu":
+        raise TypeError(f"{op}: target must hold integer class indices, got dtype {target.dtype}")
+    if input.ndim not in (1, 2):
+        raise ValueError(f"{op}: expected input (N, C) or (C,), got shape {tuple(input.shape)}")
+    unbatched = input.ndim == 1
+    x = reshape(input, (1, -1)) if unbatched else input
+    return x, unbatched
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
+                      reduction="mean"):
+    """Multi-class hinge loss: for sample i with class y = target[i],
+
+        loss_i = sum_{j != y} w[y] max(0, margin - x[i, y] + x[i, j])^p / C,   p = 1 or 2.
+    Input (N, C) with target (N,), or (C,) with target ()."""
+    from .indexing import gather
+
+    op = "multi_margin_loss"
+    reduction = _reduction(op, size_average, reduce, reduction)
+    if p not in (1, 2):
+        raise ValueError(f"{op}: only p == 1 and p == 2 are supported, got p={p!r}")
+    x, unbatched = _margin_layout(op, input, target)
+    n, c = x.shape
+    t = target.array.reshape(-1).astype(np.int64)
+    if t.shape != (n,):
+        raise ValueError(f"{op}: target of shape {tuple(target.shape)} does not match input of shape "
+                         f"{tuple(input.shape)}; expected {(n,) if not unbatched else ()}")
+    if t.size and (t.min() < 0 or t.max() >= c):
+        raise IndexError(f"{op}: target index {int(t[(t < 0) | (t >= c)][0])} is out of range for {c} classes")
+    x_y = gather(x, 1, Tensor._make(t[:, None]))  # (N, 1)
+    hinge = clamp(x - x_y + margin, min=0)
+    if p == 2:
+        hinge = hinge * hinge
+    others = np.ones((n, c), x.dtype)
+    others[np.arange(n), t] = 0  # j != y
+    if weight is not None:
+        _tensor(op, "weight", weight)
+        if tuple(weight.shape) != (c,):
+            raise ValueError(f"{op}: weight of shape {tuple(weight.shape)} must have one entry per class ({c},)")
+        others = others * weight.array.astype(x.dtype)[t][:, None]
+    loss = sum(hinge * Tensor._make(others), 1) / c
+    return _reduce(reshape(loss, ()) if unbatched else loss, reduction)
+
+
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """Multi-label hinge loss. target[i] lists sample i's classes, ended by the first -1 (or the row's end):
+
+        loss_i = sum_{j in targets} sum_{k not in targets} max(0, 1 - (x[i, j] - x[i, k])) / C.
+    Input and target (N, C) or (C,); a class listed twice counts twice (as PyTorch)."""
+    op = "multilabel_margin_loss"
+    reduction = _reduction(op, size_average, reduce, reduction)
+    x, unbatched = _margin_layout(op, input, target)
+    n, c = x.shape
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"{op}: target of shape {tuple(target.shape)} must have the input's shape "
+                         f"{tuple(input.shape)}")
+    t = target.array.reshape(n, c).astype(np.int64)
+    listed = np.cumprod(t >= 0, axis=1).astype(bool)  # entries before the first -1
+    if np.any(listed & (t >= c)):
+        raise IndexError(f"{op}: target index {int(t[listed & (t >= c)][0])} is out of range for {c} classes")
+    counts = np.zeros((n, c), x.dtype)
+    rows = np.repeat(np.arange(n), c).reshape(n, c)
+    np.add.at(counts, (rows[listed], t[listed]), 1)
+    pairs = counts[:, :, None] * (counts == 0)[:, None, :]  # (N, C_j, C_k): j a target, k not
+    diff = reshape(x, (n, c, 1)) - reshape(x, (n, 1, c))  # x_j - x_k
+    loss = sum(clamp(1 - diff, min=0) * Tensor._make(pairs), (1, 2)) / c
+    return _reduce(reshape(loss, ()) if unbatched else loss, reduction)
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None, margin=1.0,
+                                      swap=False, reduction="mean"):
+    """max(0, margin + d(anchor, positive) - d(anchor, negative)) with any distance function (default:
+    pairwise_distance); `swap` uses min(d(a, n), d(p, n)) as the negative distance."""
+    from .distance import pairwise_distance
+
+    op = "triplet_margin_with_distance_loss"
+    reduction = _reduction(op, None, None, reduction)
+    for name, t in (("anchor", anchor), ("positive", positive), ("negative", negative)):
+        _float_tensor(op, name, t)
+    if margin <= 0:
+        raise ValueError(f"{op}: margin must be greater than 0, got {margin}")
+    if anchor.ndim != positive.ndim or anchor.ndim != negative.ndim:
+        raise ValueError(f"{op}: anchor, positive and negative must have the same number of dimensions, got "
+                         f"{anchor.ndim}, {positive.ndim} and {negative.ndim}")
+    distance = distance_function if distance_function is not None else pairwise_distance
+    d_pos, d_neg = distance(anchor, positive), distance(anchor, negative)
+    if swap:
+        d_neg = minimum(d_neg, distance(positive, negative))
+    return _reduce(clamp(d_pos - d_neg + margin, min=0), reduction)
+
+
+# ---- likelihoods --------------------------------------------------------------------------------
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
+                     reduction="mean"):
+    """Negative log likelihood of `target` under Poisson(rate), elementwise:
+
+        log_input:  exp(input) - target * input        (input is the log rate)
+        otherwise:  input - target * log(input + eps)
+    `full` adds Stirling's approximation of log(target!), target log target - target + log(2 pi target) / 2,
+    where target > 1."""
+    op = "poisson_nll_loss"
+    reduction = _reduction(op, size_average, reduce, reduction)
+    _float_tensor(op, "input", input)
+    _tensor(op, "target", target)
+    _same_shape(op, input, target)
+    loss = exp(input) - target * input if log_input else input - target * log(input + eps)
+    if full:
+        big = Tensor._make(target.array > 1)
+        safe = where(big, target, 1.0)
+        loss = loss + where(big, safe * log(safe) - safe + 0.5 * log(2 * math.pi * safe), 0.0)
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """Negative log likelihood of `target` under N(input, var), elementwise:
+
+        (log max(var, eps) + (input - target)^2 / max(var, eps)) / 2   (+ log(2 pi) / 2 if full)
+    `var` has the input's shape, or one dimension fewer (the last), or a 1 in one dimension
+    (one variance shared along it); a float is one variance for all. The clamp at eps changes the
+    value only: the gradient flows to var as if unclamped, as in PyTorch."""
+    op = "gaussian_nll_loss"
+    reduction = _reduction(op, None, None, reduction)
+    _float_tensor(op, "input", input)
+    _tensor(op, "target", target)
+    if isinstance(var, numbers.Real):
+        var = Tensor._make(np.full(input.shape, var, input.dtype))
+    _float_tensor(op, "var", var)
+    if var.array.size and np.min(var.array) < 0:
+        raise ValueError(f"{op}: var has negative entry/entries (min {np.min(var.array):g})")
+    if tuple(var.shape) != tuple(input.shape):
+        mismatched = [v for i, v in zip(input.shape, var.shape) if i != v]
+        if tuple(var.shape) == tuple(input.shape[:-1]):
+            var = reshape(var, tuple(var.shape) + (1,))
+        elif not (var.ndim == input.ndim and mismatched == [1]):
+            raise ValueError(f"{op}: var of shape {tuple(var.shape)} is of incorrect size for input of shape "
+                             f"{tuple(input.shape)}: expected the input's shape, its shape without the last "
+                             "dimension, or a 1 in place of one dimension")
+    var = _keep_value_clamp_min(var, eps)
+    d = input - target
+    loss = (log(var) + d * d / var) * 0.5
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)
