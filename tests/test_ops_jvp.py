@@ -1,10 +1,12 @@
 """Forward mode: each op's jvp rule (written in its Function class, next to its backward) against
-torch.func.jvp on the same primal and tangent, float64."""
+torch.func.jvp on the same primal and tangent, float64: compositions of the core ops, then the fused
+layers of tests/fused_cases.py with a tangent on every input."""
 import math
 
 import numpy as np
 import pytest
 import torch
+from fused_cases import MODULES, OPS, module_pair
 
 import glassnet as gn
 from glassnet.autograd.forward_ad import jvp
@@ -66,3 +68,50 @@ def test_jvp_matches_torch_func(name):
     _, ours = jvp(lambda t: f(gn, t), (gn.tensor(x),), (gn.tensor(v),))
     _, theirs = torch.func.jvp(lambda t: f(torch, t), (torch.tensor(x),), (torch.tensor(v),))
     np.testing.assert_allclose(ours.array, theirs.numpy(), rtol=1e-9, atol=1e-12)
+
+
+# ---- the fused layers (tests/fused_cases.py: the table the second-order tests use) ----------------
+def _torch_jvp(fn, primals, tangents):
+    """torch.func.jvp with PyTorch's math attention kernel (its fused CPU kernels have no forward mode)."""
+    with torch.nn.attention.sdpa_kernel(torch.nn.attention.SDPBackend.MATH):
+        return torch.func.jvp(fn, tuple(torch.tensor(p) for p in primals), tuple(torch.tensor(t) for t in tangents))
+
+
+def _assert_tangents(ours, theirs, name):
+    ours = ours if isinstance(ours, tuple) else (ours,)
+    theirs = theirs if isinstance(theirs, tuple) else (theirs,)
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a.array, b.detach().numpy(), rtol=1e-9, atol=1e-11, err_msg=name)
+
+
+@pytest.mark.parametrize("op", OPS, ids=[op.name for op in OPS])
+def test_fused_layer_jvp_matches_torch_func(op):
+    """Tangents on every input (parameters included) at once."""
+    rng = np.random.default_rng(0)
+    primals = [rng.standard_normal(s) for s in op.shapes]
+    tangents = [rng.standard_normal(s) for s in op.shapes]
+    _, ours = jvp(lambda *t: op.fn(gn, *t), tuple(map(gn.tensor, primals)), tuple(map(gn.tensor, tangents)))
+    _, theirs = _torch_jvp(lambda *t: op.fn(torch, *t), primals, tangents)
+    _assert_tangents(ours, theirs, op.name)
+
+
+@pytest.mark.parametrize("name", list(MODULES))
+def test_module_jvp_matches_torch_func(name):
+    build, call, shape = MODULES[name]
+    ours, ref = module_pair(build)
+    rng = np.random.default_rng(0)
+    x, v = rng.standard_normal(shape), rng.standard_normal(shape)
+    _, g_tangent = jvp(lambda a: call(ours, a), (gn.tensor(x),), (gn.tensor(v),))
+    _, t_tangent = _torch_jvp(lambda a: call(ref, a), [x], [v])
+    _assert_tangents(g_tangent, t_tangent, name)
+
+
+def test_dropout_jvp_scales_the_tangent_by_the_drawn_mask():
+    rng = np.random.default_rng(0)
+    x, v = rng.standard_normal((5, 6)), rng.standard_normal((5, 6))
+    gn.manual_seed(1)
+    y, tangent = jvp(lambda t: gn.nn.functional.dropout(t, 0.3), (gn.tensor(x),), (gn.tensor(v),))
+    scale = y.array / x  # the mask / (1 - p) that was drawn
+    assert set(np.round(np.unique(scale), 9)) == {0, round(1 / 0.7, 9)}
+    np.testing.assert_allclose(tangent.array, v * scale, rtol=1e-12)

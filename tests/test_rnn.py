@@ -289,14 +289,6 @@ def test_initial_state_gradients_flow_through_all_layers():
     assert np.all(np.abs(h0.grad.array).sum(axis=(1, 2)) > 0)
 
 
-def test_create_graph_through_fused_layer_is_a_clear_error():
-    model = gn.nn.LSTM(2, 3)
-    x = gn.randn(3, 1, 2, requires_grad=True)
-    y = (model(x)[0] ** 2).sum()
-    with pytest.raises(RuntimeError, match="LSTMLayer.*create_graph"):
-        gn.autograd.grad(y, [x], create_graph=True)
-
-
 # ---- float64 gradchecks of the fused BPTT -------------------------------------------------------
 
 def _params(rng, gates, in_size, hidden, layers, dirs, bias=True, proj=0):

@@ -11,6 +11,11 @@ out with batched matmuls on raw arrays:
     dP = dO V^T                                   (times the dropout scale, if any)
     dS = P * (dP - rowsum(dP * P))                (the softmax Jacobian-vector product)
     dQ = scale dS K,   dK = scale dS^T Q,   d(float mask) = dS
+
+When the backward itself is recorded (create_graph=True) the same formulas run as glassnet
+operations (matmul, softmax, sums) on P recomputed from q and k, so second derivatives work. Forward
+mode pushes tangents the other way: dS = scale (dQ K^T + Q dK^T) + d(mask), dP = P * (dS - rowsum(P dS)),
+dO = dPd V + Pd dV.
 """
 import builtins
 import functools
@@ -19,6 +24,8 @@ import numbers
 
 import numpy as np
 
+from ..autograd.forward_ad import add_tangents
+from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..random import rng
 from ..tensor import Tensor
@@ -99,10 +106,9 @@ class ScaledDotProductAttention(Function):
       dq    = sum_to(scale dS k, q.shape)
       dk    = sum_to(scale dS^T q, k.shape)
       dmask = sum_to(dS, mask.shape)
-    Saved: P and the boolean keep mask. Raw NumPy backward (no second derivatives).
+    Saved: P and the boolean keep mask. The first-order backward runs on raw arrays; under
+    create_graph it is `_graph_backward` (the same formulas as Tensor operations).
     """
-
-    differentiable_backward = False
 
     def forward(self, q, k, v, *bias, scale, blocked, causal, keep, p, safe, weights):
         scale = q.dtype.type(scale)
@@ -115,7 +121,7 @@ class ScaledDotProductAttention(Function):
         if causal:
             s += _causal_bias(*s.shape[-2:], s.dtype)
         P = _softmax_rows(s, safe)
-        self.P, self.keep, self.scale = P, keep, scale
+        self.P, self.keep, self.scale, self.blocked, self.causal = P, keep, scale, blocked, causal
         self.factor = 0.0 if p == 1 else 1 / (1 - p)  # p = 1 drops everything (keep is all False)
         Pd = self._dropped(P)
         out = np.matmul(Pd, v)
@@ -126,6 +132,8 @@ class ScaledDotProductAttention(Function):
         return a if self.keep is None else a * self.keep * a.dtype.type(self.factor)
 
     def backward(self, dO, dW=None):
+        if grad_mode.is_grad_enabled():  # create_graph=True: record the backward itself
+            return self._graph_backward(dO, dW)
         q, k, v = (t.array for t in self.inputs[:3])
         need = self.needs_input_grad
         P, scale = self.P, self.scale
@@ -154,6 +162,68 @@ class ScaledDotProductAttention(Function):
             mask = self.inputs[3]
             grads += (Tensor._make(_unbroadcast(dS, mask.shape)) if need[3] else None,)
         return grads
+
+    def _graph_backward(self, dO, dW):
+        """The backward's formulas as Tensor operations, P recomputed from the inputs (class docstring)."""
+        from .arithmetic import matmul
+        from .reduction import sum as _sum
+        from .shape import sum_to
+
+        q, k, v = self.inputs[:3]
+        P = self._graph_weights()
+        Pd = P * self._keep_factor() if self.keep is not None else P
+        dv = sum_to(matmul(Pd.mT, dO), v.shape)
+        dPd = sum_to(matmul(dO, v.mT), P.shape)
+        if dW is not None:
+            dPd = dPd + dW
+        dP = dPd * self._keep_factor() if self.keep is not None else dPd
+        dS = P * (dP - _sum(dP * P, -1, True))
+        dq = sum_to(matmul(dS, k) * float(self.scale), q.shape)
+        dk = sum_to(matmul(dS.mT, q) * float(self.scale), k.shape)
+        return (dq, dk, dv) + ((sum_to(dS, self.inputs[3].shape),) if len(self.inputs) == 4 else ())
+
+    def _graph_weights(self):
+        """P = softmax(scale q k^T + mask) as Tensor operations. Positions the forward blocked are filled
+        with -inf; rows the forward found fully blocked (all of P zero) are computed on zeros and then
+        multiplied by 0, so no NaN enters the graph."""
+        from .activation import softmax
+        from .arithmetic import matmul
+        from .indexing import masked_fill
+
+        q, k = self.inputs[:2]
+        s = matmul(q, k.mT) * float(self.scale)
+        if len(self.inputs) == 4:
+            s = s + self.inputs[3]
+        blocked = self.blocked
+        if self.causal:
+            future = _causal_bias(*s.shape[-2:], s.dtype) == -np.inf
+            blocked = future if blocked is None else blocked | future
+        if blocked is not None:
+            s = masked_fill(s, Tensor._make(blocked), -np.inf)
+        dead = np.einsum("...j->...", self.P)[..., None] == 0  # rows with nothing to attend to
+        if not dead.any():
+            return softmax(s, -1)
+        s = masked_fill(s, Tensor._make(dead), 0.0)
+        return softmax(s, -1) * Tensor._make((~dead).astype(s.dtype))
+
+    def _keep_factor(self):
+        return Tensor._make(self._dropped(np.ones(self.keep.shape, self.P.dtype)))
+
+    def jvp(self, dq, dk, dv, *dmask):
+        """Forward mode: dS = scale (dq k^T + q dk^T) + dmask, dP = P * (dS - rowsum(P * dS)),
+        dO = dPd v + Pd dv with dPd = dropout(dP); the weights output (if returned) gets dPd."""
+        q, k, v = (t.array for t in self.inputs[:3])
+        P, scale = self.P, self.scale
+        dS = add_tangents(P.shape, None if dq is None else np.matmul(dq, _swap(k)) * scale,
+                          None if dk is None else np.matmul(q, _swap(dk)) * scale, *dmask)
+        dPd = None
+        if dS is not None:
+            dP = P * (dS - np.einsum("...j,...j->...", P, dS)[..., None])
+            dPd = self._dropped(dP)
+        out = self._outputs[0]
+        dO = add_tangents(out.shape, None if dPd is None else np.matmul(dPd, v),
+                          None if dv is None else np.matmul(self._dropped(P), dv))
+        return (dO, dPd) if len(self._outputs) == 2 else dO
 
 
 def _check_attention_inputs(query, key, value, op):
@@ -280,6 +350,9 @@ class RotateHalf(Function):
     def backward(self, dy):
         return -RotateHalf.apply(dy)
 
+    def jvp(self, dx):  # linear: the tangent rotated the same way
+        return None if dx is None else _rotate_half_array(dx)
+
 
 def rotate_half(x):
     """[-x2, x1] for the two halves x1, x2 of the last dim (which must have even size)."""
@@ -310,6 +383,14 @@ class Rotary(Function):
         dcos = sum_to(dy * x, cos.shape) if need[1] else None
         dsin = sum_to(dy * RotateHalf.apply(x), sin.shape) if need[2] else None
         return dx, dcos, dsin
+
+    def jvp(self, dx, dcos, dsin):
+        """Forward mode: dy = dx * cos + rotate_half(dx) * sin + x * dcos + rotate_half(x) * dsin."""
+        x, cos, sin = (t.array for t in self.inputs)
+        return add_tangents(self._outputs[0].shape,
+                            None if dx is None else dx * cos + _rotate_half_array(dx) * sin,
+                            None if dcos is None else x * dcos,
+                            None if dsin is None else _rotate_half_array(x) * dsin)
 
 
 def apply_rotary_emb(x, cos, sin):

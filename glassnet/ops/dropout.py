@@ -14,7 +14,8 @@ class Dropout(Function):
     """y = x * s, where s = mask / (1 - p) and mask ~ Bernoulli(1 - p) (drawn by the caller, with a
     shape that broadcasts to x: x's shape for element dropout, (N, C, 1, ...) for channel dropout).
 
-    dx = dy * s  (same shape as x).
+    dx = dy * s  (same shape as x); forward mode: dy = dx * s. Both are again products with the same
+    constant s, so any order of derivative works.
     """
 
     def forward(self, x, scale):
@@ -23,6 +24,9 @@ class Dropout(Function):
 
     def backward(self, dy):
         return dy * Tensor._make(self.scale)
+
+    def jvp(self, dx):  # linear in x for the drawn mask: dy = dx * s
+        return None if dx is None else dx * self.scale
 
 
 def _check_p(p, op):

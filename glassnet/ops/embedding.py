@@ -44,6 +44,7 @@ class Embedding(Function):
       dW[r] = c_r * sum_{positions p with idx[p] = r} dy[p]      (V, D)
     where c_r = 1, or 1 / count(r) with scale_grad_by_freq, and dW[padding_idx] = 0.
     The backward is itself a Function (EmbeddingBackward), so second-order gradients work.
+    Forward mode: dy = dW[idx] (the lookup is linear in W).
     """
 
     def forward(self, weight, idx, padding_idx=None, scale_grad_by_freq=False):
@@ -57,12 +58,18 @@ class Embedding(Function):
                                      scale_grad_by_freq=self.scale_grad_by_freq)
         return dw, None
 
+    def jvp(self, dw, didx):  # linear in W (indices have no tangent): dy = dW[idx]
+        return None if dw is None else np.take(dw, self.inputs[1].array, axis=0)
+
 
 class EmbeddingBackward(Function):
     """dW = scatter_add(dy, idx) as above: dy (*, D), idx (*) -> dW (V, D).
 
-    It is linear in dy; its own backward is the lookup again: d(dy)[p] = c_{idx[p]} * ddW[idx[p]]
-    (zero where idx[p] = padding_idx).
+    It is linear in dy; its own backward is the lookup again: d(dy)[p] = ddW[idx[p]] (zero where
+    idx[p] = padding_idx). The 1 / count factor of scale_grad_by_freq is left out there, as PyTorch
+    does: the scaled dW is not the derivative of anything, and a second derivative usually reaches W
+    through this lookup, whose backward (Embedding's) applies the factor once already; so the
+    derivative of dW with respect to W matches finite differences of dW (checked by gradcheck).
     """
 
     def forward(self, dy, idx, num_rows, padding_idx=None, scale_grad_by_freq=False):
@@ -71,17 +78,21 @@ class EmbeddingBackward(Function):
         return _scatter_rows(dy, idx, num_rows, padding_idx, scale_grad_by_freq)
 
     def backward(self, ddw):
-        idx = self.inputs[1].array
-        scale = np.ones(ddw.shape[0], ddw.dtype)
-        if self.scale_grad_by_freq:
-            scale /= np.maximum(np.bincount(idx.reshape(-1), minlength=ddw.shape[0]), 1)
-        if self.padding_idx is not None:
-            scale[self.padding_idx] = 0
         from .indexing import index_select
         from .shape import reshape
 
-        picked = index_select(ddw, 0, self.inputs[1].reshape(-1)) * Tensor._make(scale[idx.reshape(-1), None])
+        idx = self.inputs[1].reshape(-1)
+        picked = index_select(ddw, 0, idx)
+        if self.padding_idx is not None:
+            keep = idx.array != self.padding_idx
+            picked = picked * Tensor._make(keep[:, None].astype(ddw.dtype))
         return reshape(picked, self.inputs[0].shape), None
+
+    def jvp(self, ddy, didx):  # linear in dy: the same scatter of the tangent
+        if ddy is None:
+            return None
+        return _scatter_rows(ddy, self.inputs[1].array, self._outputs[0].shape[0], self.padding_idx,
+                             self.scale_grad_by_freq)
 
 
 def _renorm_(weight, idx, max_norm, norm_type):

@@ -22,6 +22,11 @@ Backward, with g = dy * w seen in the statistics layout:
     dx = rstd * (g - mean(g) - xhat * mean(g * xhat))      (rms: rstd * (g - xhat * mean(g * xhat)))
     dw = sum of dy * xhat over the dims w is broadcast along,   db = sum of dy over the same dims
 
+Forward mode (jvp), with the same means over each statistics group:
+
+    dxhat = rstd * (dx - mean(dx) - xhat * mean(dx * xhat))   (the backward's map, which is symmetric)
+    dy = dxhat * w + xhat * dw + db
+
 The ordinary backward runs on NumPy arrays (sums as BLAS matrix-vector products or np.einsum, the
 fewest possible passes over the data); float16 is computed in float32. When the backward itself is recorded (create_graph=True)
 the same formulas are evaluated with Tensor operations, recomputing the statistics from x, so that
@@ -32,6 +37,7 @@ import numbers
 import numpy as np
 
 from ..autograd import grad_mode
+from ..autograd.forward_ad import add_tangents
 from ..autograd.function import Function
 from ..tensor import Tensor
 from .reduction import mean
@@ -197,6 +203,29 @@ class Normalize(Function):
             if self.center:
                 dx += (-rstd * sg / k).reshape(-1, 1)
         return dx, dw, db
+
+    def jvp(self, dx, *dparams):
+        """Forward mode (module docstring): dy = dxhat w + xhat dw + db, in the computation dtype."""
+        dw = dparams[0] if self.has_weight else None
+        db = dparams[-1] if self.has_bias else None
+        dt = self.xc.dtype
+        axes = (0, 2) if self.kind == "channel" else (1,)
+        rstd = self.rstd.reshape((1, -1, 1) if self.kind == "channel" else (-1, 1))
+        xhat = self.xc * rstd  # (stat_view)
+        terms = []
+        if dx is not None:
+            d = dx.reshape(self.stat_view).astype(dt, copy=False)
+            dxhat = d - xhat * (d * xhat).mean(axis=axes, keepdims=True)
+            if self.center:
+                dxhat -= d.mean(axis=axes, keepdims=True)
+            dxhat = (dxhat * rstd).reshape(self.param_view)
+            terms.append(dxhat * self._weight() if self.has_weight else dxhat)
+        if dw is not None:
+            terms.append(xhat.reshape(self.param_view) * dw.reshape(self.param_shape).astype(dt, copy=False))
+        if db is not None:
+            terms.append(db.reshape(self.param_shape).astype(dt, copy=False))
+        total = add_tangents(self.param_view, *terms)
+        return None if total is None else total.reshape(self._outputs[0].shape)
 
     def _graph_backward(self, dy):
         """The same gradients written with Tensor operations (recorded, for higher-order gradients),

@@ -13,6 +13,11 @@ for all steps, and at the end gets dW_ih = dA^T X, dx = dA W_ih, dW_hh = dA^T H_
 ONE matrix product each over all T * B rows. The gradient flows into h0 (and c0), so truncated BPTT is
 the caller's choice: pass detached states between chunks and nothing flows past them.
 
+Higher order. When the backward itself is recorded (create_graph=True), each layer's backward takes
+the route of recurrent_graph.py instead: the same BPTT formulas written with Tensor operations over a
+recomputed forward, so the gradients can be differentiated again. Forward mode (jvp) walks the steps
+forward, pushing the tangent of the state along with the state (each layer's `jvp`).
+
 Layout. Everything is time-major, one row per batch element: x (T, B, I), the gates (T, B, G), the
 states (T, B, H), so every step's block is contiguous and the T * B rows of an array are one matrix
 without a copy (a batch_first input is copied once). Parameter shapes and gate orders are PyTorch's
@@ -30,8 +35,11 @@ import numbers
 
 import numpy as np
 
+from ..autograd import grad_mode
+from ..autograd.forward_ad import add_tangents
 from ..autograd.function import Function
 from ..tensor import Tensor
+from . import recurrent_graph
 from .linear import _ones
 
 __all__ = ["rnn_tanh_cell", "rnn_relu_cell", "lstm_cell", "gru_cell", "rnn_tanh", "rnn_relu", "lstm", "gru"]
@@ -134,6 +142,24 @@ def _wrap(*arrays):
     return tuple(None if a is None else Tensor._make(a) for a in arrays)
 
 
+def _input_tangents(x, dx, w_ih, dw_ih, *dbiases):
+    """Forward mode: the tangents of all steps' input projections x_t W_ih^T + b, (T, B, G), at once:
+    dx_t W_ih^T + x_t dW_ih^T + db (zeros where nothing has a tangent)."""
+    shape = x.shape[:2] + (w_ih.shape[0],)
+    total = add_tangents(shape, None if dx is None else np.matmul(dx, w_ih.T),
+                         None if dw_ih is None else np.matmul(x, dw_ih.T), *dbiases)
+    return np.zeros(shape, x.dtype) if total is None else total
+
+
+def _recurrent_tangent(dh, w_hh, h, dw_hh):
+    """Forward mode: the tangent of h W_hh^T, dh W_hh^T + h dW_hh^T (dw_hh None: no tangent)."""
+    return np.dot(dh, w_hh.T) + (0 if dw_hh is None else np.dot(h, dw_hh.T))
+
+
+def _state_or_zeros(tangent, state):
+    return np.zeros_like(state) if tangent is None else tangent
+
+
 # ================================================================================================
 # vanilla RNN
 # ================================================================================================
@@ -149,8 +175,6 @@ class RNNLayer(Function):
       dh0   = W_hh^T dA_0;   dW_hh = sum_t dA_t h_{t-1}^T;   dW_ih = sum_t dA_t x_t^T;   dx_t = W_ih^T dA_t
       db_ih = db_hh = sum over steps and batch of dA_t
     """
-
-    differentiable_backward = False
 
     def forward(self, x, h0, w_ih, w_hh, *biases, nonlinearity="tanh", reverse=False):
         self.has_bias = bool(biases)
@@ -174,6 +198,8 @@ class RNNLayer(Function):
         return hs, np.array(h, copy=True)
 
     def backward(self, dhs, dhn):
+        if grad_mode.is_grad_enabled():  # create_graph=True: the same BPTT as Tensor operations
+            return recurrent_graph.rnn_backward(self, dhs, dhn)
         x, h0, w_ih, w_hh = (t.array for t in self.inputs[:4])
         hs, dhs = self.hs, dhs.array
         da = np.empty_like(hs)
@@ -192,6 +218,21 @@ class RNNLayer(Function):
         dh0 = back if self.needs_input_grad[1] else None
         grads = _wrap(dx, dh0, dwih, dwhh)
         return grads + (_wrap(dbih, dbhh) if self.has_bias else ())
+
+    def jvp(self, dx, dh0, dw_ih, dw_hh, *dbiases):
+        """Forward mode, step by step: da_t = dP_t + dh_{t-1} W_hh^T + h_{t-1} dW_hh^T (dP: the input
+        projections' tangent), dh_t = act'(a_t) da_t."""
+        x, h0, w_ih, w_hh = (t.array for t in self.inputs[:4])
+        hs = self.hs
+        dp = _input_tangents(x, dx, w_ih, dw_ih, *dbiases)
+        dhs = np.empty_like(hs)
+        dh, h = _state_or_zeros(dh0, h0), h0
+        for t in _steps(x.shape[0], self.reverse):
+            da = dp[t] + _recurrent_tangent(dh, w_hh, h, dw_hh)
+            slope = 1 - hs[t] * hs[t] if self.nonlinearity == "tanh" else hs[t] > 0
+            dh = dhs[t] = da * slope
+            h = hs[t]
+        return dhs, dh.copy()
 
 
 # ================================================================================================
@@ -224,8 +265,6 @@ class LSTMLayer(Function):
     Each step is about twenty ufunc calls on (B, H) blocks that stay in cache, and one (B, 4H) x (4H, P)
     product.
     """
-
-    differentiable_backward = False
 
     def forward(self, x, h0, c0, w_ih, w_hh, *rest, has_bias=True, has_proj=False, reverse=False):
         self.has_bias, self.has_proj, self.reverse = has_bias, has_proj, reverse
@@ -271,6 +310,8 @@ class LSTMLayer(Function):
         return hs, np.array(h, copy=True), np.array(c, copy=True)
 
     def backward(self, dhs, dhn, dcn):
+        if grad_mode.is_grad_enabled():  # create_graph=True: the same BPTT as Tensor operations
+            return recurrent_graph.lstm_backward(self, dhs, dhn, dcn)
         gates, cs, tcs, ms = self.saved
         x, h0, c0 = (t.array for t in self.inputs[:3])
         w_hr = self.inputs[-1].array if self.has_proj else None
@@ -322,6 +363,32 @@ class LSTMLayer(Function):
             grads += _wrap(dwhr)
         return grads
 
+    def jvp(self, dx, dh0, dc0, dw_ih, dw_hh, *rest):
+        """Forward mode, step by step (gates in PyTorch's order, s' = s (1 - s), tanh' = 1 - tanh^2):
+          da_t = dP_t + dh_{t-1} W_hh^T + h_{t-1} dW_hh^T      (dP: the input projections' tangent)
+          di, df, do = s'(a) da for those blocks,  dg = (1 - g^2) da_g
+          dc_t = df c_{t-1} + f dc_{t-1} + di g + i dg
+          dm_t = do tanh(c_t) + o (1 - tanh(c_t)^2) dc_t,   dh_t = dm_t  (or dm_t W_hr^T + m_t dW_hr^T)."""
+        x, h0, c0, w_ih, w_hh = (t.array for t in self.inputs[:5])
+        w_hr = self.inputs[-1].array if self.has_proj else None
+        dw_hr = rest[-1] if self.has_proj else None
+        gates, cs, tcs, ms = self.saved
+        hid = cs.shape[-1]
+        dp = _input_tangents(x, dx, w_ih, dw_ih, *(rest[:2] if self.has_bias else ()))
+        dhs = np.empty_like(self.hs)
+        dh, dc, h, c = _state_or_zeros(dh0, h0), _state_or_zeros(dc0, c0), h0, c0
+        for t in _steps(x.shape[0], self.reverse):
+            da = dp[t] + _recurrent_tangent(dh, w_hh, h, dw_hh)  # PyTorch's blocks i, f, g, o
+            o, i, f, g = (gates[t][:, k * hid:(k + 1) * hid] for k in range(4))  # internal order
+            di, df = i * (1 - i) * da[:, :hid], f * (1 - f) * da[:, hid:2 * hid]
+            dg, do = (1 - g * g) * da[:, 2 * hid:3 * hid], o * (1 - o) * da[:, 3 * hid:]
+            dc = df * c + f * dc + di * g + i * dg
+            dm = do * tcs[t] + o * (1 - tcs[t] * tcs[t]) * dc
+            dh = dm if w_hr is None else np.dot(dm, w_hr.T) + (0 if dw_hr is None else np.dot(ms[t], dw_hr.T))
+            dhs[t] = dh
+            h, c = self.hs[t], cs[t]
+        return dhs, dh.copy(), dc.copy()
+
 
 # ================================================================================================
 # GRU
@@ -349,8 +416,6 @@ class GRULayer(Function):
     computed at once before the loop, so each step is one broadcast multiply of g_t with a (B, 4, H)
     factor array, one (B, 3H) x (3H, H) product and two small ufuncs.
     """
-
-    differentiable_backward = False
 
     def forward(self, x, h0, w_ih, w_hh, *biases, reverse=False):
         self.has_bias, self.reverse = bool(biases), reverse
@@ -397,6 +462,8 @@ class GRULayer(Function):
         return hs, np.array(h, copy=True)
 
     def backward(self, dhs, dhn):
+        if grad_mode.is_grad_enabled():  # create_graph=True: the same BPTT as Tensor operations
+            return recurrent_graph.gru_backward(self, dhs, dhn)
         gates, hw, hs = self.saved
         x, h0, w_ih, w_hh = (t.array for t in self.inputs[:4])
         dhs = dhs.array
@@ -435,6 +502,29 @@ class GRULayer(Function):
         dx, dwih, dwhh, dbih, dbhh = _weight_grads(self, ax, ah, x, self.wih, hs, h0, self.inv, None)
         grads = _wrap(dx, back if self.needs_input_grad[1] else None, dwih, dwhh)
         return grads + (_wrap(dbih, dbhh) if self.has_bias else ())
+
+    def jvp(self, dx, dh0, dw_ih, dw_hh, *dbiases):
+        """Forward mode, step by step (blocks r, z, n; dX, dH: tangents of the input-side and hidden-side
+        products, q = W_hn h + b_hn):
+          dr = r (1 - r) (dX_r + dH_r),  dz = z (1 - z) (dX_z + dH_z),  dn = (1 - n^2) (dX_n + dr q + r dH_n)
+          dh_t = (1 - z) dn + dz (h_{t-1} - n) + z dh_{t-1}."""
+        x, h0, w_ih, w_hh = (t.array for t in self.inputs[:4])
+        db_ih, db_hh = dbiases if self.has_bias else (None, None)
+        gates, hw, hs = self.saved
+        hid = h0.shape[-1]
+        dxp = _input_tangents(x, dx, w_ih, dw_ih, db_ih)  # (T, B, 3H), blocks r, z, n
+        dhs = np.empty_like(hs)
+        dh, h = _state_or_zeros(dh0, h0), h0
+        for t in _steps(x.shape[0], self.reverse):
+            dhp = _recurrent_tangent(dh, w_hh, h, dw_hh) + (0 if db_hh is None else db_hh)
+            n, r, z = (gates[t][:, k * hid:(k + 1) * hid] for k in range(3))  # internal order
+            q = hw[t][:, 2 * hid:]
+            dr = r * (1 - r) * (dxp[t][:, :hid] + dhp[:, :hid])
+            dz = z * (1 - z) * (dxp[t][:, hid:2 * hid] + dhp[:, hid:2 * hid])
+            dn = (1 - n * n) * (dxp[t][:, 2 * hid:] + dr * q + r * dhp[:, 2 * hid:])
+            dh = dhs[t] = (1 - z) * dn + dz * (h - n) + z * dh
+            h = hs[t]
+        return dhs, dh.copy()
 
 
 # ================================================================================================
