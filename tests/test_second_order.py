@@ -112,6 +112,9 @@ GRADCHECKS = {
     "gru_reverse": (lambda x, h, *ps: F(gn).gru(x, h, ps, False, 1, 0.0, True, True, False)[0],
                     [(3, 2, 2), (2, 2, 3), (9, 2), (9, 3), (9, 2), (9, 3)]),
     "group_norm": (lambda x, w, b: F(gn).group_norm(x, 2, w, b), [(2, 4, 3), (4,), (4,)]),
+    "conv2d": (lambda x, w, b: F(gn).conv2d(x, w, b, stride=2, padding=1, groups=2),
+               [(1, 2, 4, 5), (2, 1, 3, 2), (2,)]),
+    "conv_transpose1d": (lambda x, w: F(gn).conv_transpose1d(x, w, stride=2, output_padding=1), [(2, 2, 3), (2, 1, 2)]),
     "embedding": (lambda w: F(gn).embedding(gn.tensor(IDX), w, scale_grad_by_freq=True), [(7, 2)]),
 }
 

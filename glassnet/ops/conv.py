@@ -1,4 +1,5 @@
-"""Convolutions: conv1d/2d/3d and their transposes, each one fused Function with a NumPy backward.
+"""Convolutions: conv1d/2d/3d and their transposes, each one fused Function with a NumPy backward
+(and, under create_graph, a backward made of the same Functions, so gradients of any order work).
 
 Notation for d spatial dims (shown for one dim; the others are alike), input x (N, C, L), weight
 w (O, C/g, k), stride s, dilation r, padding p, groups g, xp = x zero-padded:
@@ -32,14 +33,19 @@ halo rows below). The copy, the matrix product and the adds stay in cache, the f
 exists, and each chunk's result is written straight into its place in the output.
 """
 import builtins
+import functools
 import math
 import threading
+from typing import NamedTuple
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from ..autograd import grad_mode
+from ..autograd.forward_ad import add_tangents
 from ..autograd.function import Function
 from ..tensor import Tensor
+from .reduction import sum as _sum
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
 
@@ -272,80 +278,156 @@ def _conv_input_grad(dy, w, stride, pad_left, dilation, groups, size, bias=None)
 # Functions
 # ================================================================================================
 
+class Geometry(NamedTuple):
+    """The shape arithmetic shared by a convolution and its two adjoints: a conv maps inputs of spatial
+    size `size` to outputs of spatial size `out` with these stride, pads ((left, right) per dim),
+    dilation and groups. A transposed convolution is described by the conv it is the adjoint of."""
+
+    stride: tuple
+    pads: tuple
+    dilation: tuple
+    groups: int
+    size: tuple
+    out: tuple
+
+
+def _bias_grad(dy):
+    """db = sum of dy over the batch and every position: (N, O, *out) -> (O,)."""
+    return dy.sum(axis=(0,) + tuple(range(2, dy.ndim)))
+
+
+def _bias_tangent(db, ndim):
+    return None if db is None else db.reshape((-1,) + (1,) * (ndim - 2))
+
+
 class ConvNd(Function):
     """y = conv(x, w) + b (cross-correlation), d = 1, 2 or 3 spatial dims.
 
     Shapes: x (N, C, *L), w (O, C/g, *k), b (O,), y (N, O, *out),
     out = floor((L + p_left + p_right - r*(k-1) - 1) / s) + 1.
     Forward:  y[n, o, h] = b[o] + sum_{c', i} xp[n, g(o)*C/g + c', h*s + i*r] w[o, c', i] = W @ cols(xp).
-    Backward: dw = sum_n dy[n] @ cols(xp[n])^T; db = sum of dy over n and positions;
-              dx = col2im(W^T @ dy), cropped: the transposed convolution of dy (see the module docstring).
+    Backward: dx = col2im(W^T @ dy), cropped: the transposed convolution of dy (see the module docstring);
+              dw = sum_n dy[n] @ cols(xp[n])^T (ConvWeightGrad); db = sum of dy over n and positions.
+    Forward mode: dy = conv(dx, w) + conv(x, dw) + db (conv is bilinear).
+
+    The three operations conv C(x, w), its input gradient T(dy, w) (ConvTransposeNd) and its weight
+    gradient G(x, dy) (ConvWeightGrad) are the three partial derivatives of one trilinear form,
+    <dy, C(x, w)>, so each one's backward is made of the other two. An ordinary backward calls the NumPy
+    routines directly; under create_graph it applies those Functions instead, so the gradient is
+    recorded and can be differentiated again, to any order.
     """
 
-    differentiable_backward = False
-
-    def forward(self, x, w, b=None, *, stride, padding, dilation, groups):
-        kernel = w.shape[2:]
-        padded = tuple(n + l + r for n, (l, r) in zip(x.shape[2:], padding))
-        out = tuple((n - r * (k - 1) - 1) // s + 1 for n, k, s, r in zip(padded, kernel, stride, dilation))
-        self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
-        return _conv_forward(x, w, stride, padding, dilation, groups, out, b)
+    def forward(self, x, w, b=None, *, geometry):
+        self.geometry = g = geometry
+        return _conv_forward(x, w, g.stride, g.pads, g.dilation, g.groups, g.out, b)
 
     def backward(self, dy):
-        x, w = self.inputs[0], self.inputs[1]
+        (x, w), g, needs = self.inputs[:2], self.geometry, self.needs_input_grad
+        has_bias = len(self.inputs) == 3
+        if grad_mode.is_grad_enabled():  # create_graph=True: the gradients as Functions
+            dx = ConvTransposeNd.apply(dy, w, geometry=g) if needs[0] else None
+            dw = ConvWeightGrad.apply(x, dy, geometry=g, w_shape=w.shape) if needs[1] else None
+            if not has_bias:
+                return dx, dw
+            return dx, dw, (_sum(dy, (0,) + tuple(range(2, dy.ndim))) if needs[2] else None)
         dy = dy.array
-        needs = self.needs_input_grad
-        dx = dw = db = None
+        dx = dw = None
         if needs[1]:  # the columns are rebuilt chunk by chunk rather than kept alive from the forward
-            dw = Tensor._make(_conv_weight_grad(x.array, dy, w.shape, self.stride, self.padding, self.dilation,
-                                                self.groups))
+            dw = Tensor._make(_conv_weight_grad(x.array, dy, w.shape, g.stride, g.pads, g.dilation, g.groups))
         if needs[0]:
-            dx = Tensor._make(_conv_input_grad(dy, w.array, self.stride, [l for l, _ in self.padding],
-                                               self.dilation, self.groups, x.shape[2:]))
-        if len(self.inputs) == 3:
-            if needs[2]:
-                db = Tensor._make(dy.sum(axis=(0,) + tuple(range(2, dy.ndim))))
-            return dx, dw, db
-        return dx, dw
+            dx = Tensor._make(_conv_input_grad(dy, w.array, g.stride, [l for l, _ in g.pads], g.dilation,
+                                               g.groups, g.size))
+        if not has_bias:
+            return dx, dw
+        return dx, dw, (Tensor._make(_bias_grad(dy)) if needs[2] else None)
+
+    def jvp(self, dx, dw, db=None):
+        x, w = (t.array for t in self.inputs[:2])
+        g, y = self.geometry, self._outputs[0]
+        conv = functools.partial(_conv_forward, stride=g.stride, pads=g.pads, dilation=g.dilation, groups=g.groups,
+                                 out=g.out)
+        return add_tangents(y.shape, None if dx is None else conv(dx, w), None if dw is None else conv(x, dw),
+                            _bias_tangent(db, y.ndim))
 
 
 class ConvTransposeNd(Function):
-    """y = conv_transpose(x, w) + b: the adjoint (input gradient) of conv with the same w, plus a bias.
+    """y = conv_transpose(x, w) + b: the adjoint (input gradient) of the conv of `geometry` with the
+    same w, plus a bias. It is also that conv's input gradient in the differentiable backward.
 
     Shapes: x (N, C_in, *L), w (C_in, C_out/g, *k), b (C_out,), y (N, C_out, *out),
-    out = (L - 1)*s - 2p + r*(k-1) + output_padding + 1.
+    out = (L - 1)*s - 2p + r*(k-1) + output_padding + 1 (the conv's geometry: size = out, out = L).
     Forward:  y[n, c, a] = b[c] + sum_{o, i, h: h*s + i*r = a + p} x[n, o, h] w[o, c', i]
               = col2im(W^T @ x), cropped (`_conv_input_grad`).
     Backward: dx = conv(dy, w) with the same stride, padding, dilation, groups (output size L);
               dw = conv's weight gradient with the roles exchanged: sum_n x[n] @ cols(pad(dy)[n])^T;
               db = sum of dy over n and positions.
+    Forward mode: dy = conv_transpose(dx, w) + conv_transpose(x, dw) + db.
     """
 
-    differentiable_backward = False
-
-    def forward(self, x, w, b=None, *, stride, padding, output_padding, dilation, groups):
-        size = tuple((n - 1) * s - 2 * p + r * (k - 1) + op + 1
-                     for n, k, s, p, op, r in zip(x.shape[2:], w.shape[2:], stride, padding, output_padding, dilation))
-        self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
-        return _conv_input_grad(x, w, stride, padding, dilation, groups, size, b)
+    def forward(self, x, w, b=None, *, geometry):
+        self.geometry = g = geometry
+        return _conv_input_grad(x, w, g.stride, [l for l, _ in g.pads], g.dilation, g.groups, g.size, b)
 
     def backward(self, dy):
-        x, w = self.inputs[0], self.inputs[1]
+        (x, w), g, needs = self.inputs[:2], self.geometry, self.needs_input_grad
+        has_bias = len(self.inputs) == 3
+        if grad_mode.is_grad_enabled():  # create_graph=True: the gradients as Functions
+            dx = ConvNd.apply(dy, w, geometry=g) if needs[0] else None
+            dw = ConvWeightGrad.apply(dy, x, geometry=g, w_shape=w.shape) if needs[1] else None
+            if not has_bias:
+                return dx, dw
+            return dx, dw, (_sum(dy, (0,) + tuple(range(2, dy.ndim))) if needs[2] else None)
         dy = dy.array
-        needs = self.needs_input_grad
-        dx = dw = db = None
-        pads = tuple((p, p) for p in self.padding)
+        dx = dw = None
         if needs[0]:
-            dx = Tensor._make(_conv_forward(dy, w.array, self.stride, pads, self.dilation, self.groups,
-                                            x.shape[2:]))
+            dx = Tensor._make(_conv_forward(dy, w.array, g.stride, g.pads, g.dilation, g.groups, g.out))
         if needs[1]:
-            dw = Tensor._make(_conv_weight_grad(dy, x.array, w.shape, self.stride, pads, self.dilation,
-                                                self.groups))
-        if len(self.inputs) == 3:
-            if needs[2]:
-                db = Tensor._make(dy.sum(axis=(0,) + tuple(range(2, dy.ndim))))
-            return dx, dw, db
-        return dx, dw
+            dw = Tensor._make(_conv_weight_grad(dy, x.array, w.shape, g.stride, g.pads, g.dilation, g.groups))
+        if not has_bias:
+            return dx, dw
+        return dx, dw, (Tensor._make(_bias_grad(dy)) if needs[2] else None)
+
+    def jvp(self, dx, dw, db=None):
+        x, w = (t.array for t in self.inputs[:2])
+        g, y = self.geometry, self._outputs[0]
+        adjoint = functools.partial(_conv_input_grad, stride=g.stride, pad_left=[l for l, _ in g.pads],
+                                    dilation=g.dilation, groups=g.groups, size=g.size)
+        return add_tangents(y.shape, None if dx is None else adjoint(dx, w),
+                            None if dw is None else adjoint(x, dw), _bias_tangent(db, y.ndim))
+
+
+class ConvWeightGrad(Function):
+    """dw = G(x, dy): the weight gradient of the conv of `geometry`, as an operation of its own.
+
+    Shapes: x (N, C, *size), dy (N, O, *out) -> dw (O, C/g, *k) (`w_shape`).
+    Forward:  dw[o, c', i] = sum_{n, h} dy[n, o, h] xp[n, g(o)*C/g + c', h*s + i*r] (`_conv_weight_grad`).
+    Backward (bilinear; from <ddw, G(x, dy)> = <dy, C(x, ddw)>):
+              dx = conv_transpose(dy, ddw) (T),   d(dy) = conv(x, ddw) (C).
+    Forward mode: d(dw) = G(dx, dy) + G(x, d(dy)).
+    """
+
+    def forward(self, x, dy, *, geometry, w_shape):
+        self.geometry, self.w_shape = geometry, w_shape
+        g = geometry
+        return _conv_weight_grad(x, dy, w_shape, g.stride, g.pads, g.dilation, g.groups)
+
+    def backward(self, ddw):
+        x, dy = self.inputs
+        needs, g = self.needs_input_grad, self.geometry
+        if grad_mode.is_grad_enabled():
+            return (ConvTransposeNd.apply(dy, ddw, geometry=g) if needs[0] else None,
+                    ConvNd.apply(x, ddw, geometry=g) if needs[1] else None)
+        ddw = ddw.array
+        dx = _conv_input_grad(dy.array, ddw, g.stride, [l for l, _ in g.pads], g.dilation, g.groups, g.size)
+        dout = _conv_forward(x.array, ddw, g.stride, g.pads, g.dilation, g.groups, g.out)
+        return (Tensor._make(dx) if needs[0] else None, Tensor._make(dout) if needs[1] else None)
+
+    def jvp(self, dx, ddy):
+        x, dy = (t.array for t in self.inputs)
+        g = self.geometry
+        grad = functools.partial(_conv_weight_grad, w_shape=self.w_shape, stride=g.stride, pads=g.pads,
+                                 dilation=g.dilation, groups=g.groups)
+        return add_tangents(self.w_shape, None if dx is None else grad(dx, dy), None if ddy is None else grad(x, ddy))
 
 
 # ================================================================================================
@@ -422,8 +504,10 @@ def _conv(op, d, input, weight, bias, stride, padding, dilation, groups):
     if builtins.any(n < e for n, e in zip(padded, extent)):
         raise ValueError(f"{op}: input of spatial size {tuple(x.shape[2:])} (padded: {padded}) is smaller than "
                          f"the dilated kernel extent {extent}")
+    out = tuple((n - r * (k - 1) - 1) // s + 1 for n, k, s, r in zip(padded, kernel, stride, dilation))
+    geometry = Geometry(stride, tuple(pads), dilation, builtins.int(groups), tuple(x.shape[2:]), out)
     args = (x, weight) if bias is None else (x, weight, bias)
-    y = ConvNd.apply(*args, stride=stride, padding=tuple(pads), dilation=dilation, groups=builtins.int(groups))
+    y = ConvNd.apply(*args, geometry=geometry)
     return y.squeeze(0) if unbatched else y
 
 
@@ -461,9 +545,10 @@ def _conv_transpose(op, d, input, weight, bias, stride, padding, output_padding,
                  zip(x.shape[2:], _shape(weight)[2:], stride, padding, output_padding, dilation))
     if builtins.any(n <= 0 for n in size):
         raise ValueError(f"{op}: the output size {size} for input of shape {_shape(input)} is not positive")
+    geometry = Geometry(stride, tuple((p, p) for p in padding), dilation, builtins.int(groups), size,
+                        tuple(x.shape[2:]))
     args = (x, weight) if bias is None else (x, weight, bias)
-    y = ConvTransposeNd.apply(*args, stride=stride, padding=padding, output_padding=output_padding,
-                              dilation=dilation, groups=builtins.int(groups))
+    y = ConvTransposeNd.apply(*args, geometry=geometry)
     return y.squeeze(0) if unbatched else y
 
 
