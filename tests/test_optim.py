@@ -65,6 +65,20 @@ CONFIGS = [
     ("adadelta", lambda o, p: o.Adadelta(p), 1),
     ("adadelta_wd_rho", lambda o, p: o.Adadelta(p, lr=0.5, rho=0.8, weight_decay=0.01), 1),
     ("adadelta_maximize", lambda o, p: o.Adadelta(p, maximize=True), -1),
+    ("nadam", lambda o, p: o.NAdam(p, lr=1e-2), 1),
+    ("nadam_decay_wd", lambda o, p: o.NAdam(p, lr=5e-3, momentum_decay=1e-2, weight_decay=0.05), 1),
+    ("nadam_decoupled_maximize", lambda o, p: o.NAdam(p, lr=1e-2, weight_decay=0.1, decoupled_weight_decay=True,
+                                                      maximize=True), -1),
+    ("radam", lambda o, p: o.RAdam(p, lr=1e-2), 1),
+    ("radam_wd_betas", lambda o, p: o.RAdam(p, lr=1e-2, betas=(0.8, 0.9), weight_decay=0.05), 1),
+    ("radam_decoupled_maximize", lambda o, p: o.RAdam(p, lr=1e-2, weight_decay=0.1, decoupled_weight_decay=True,
+                                                      maximize=True), -1),
+    ("adamax", lambda o, p: o.Adamax(p, lr=1e-2), 1),
+    ("adamax_wd_maximize", lambda o, p: o.Adamax(p, lr=1e-2, betas=(0.8, 0.99), weight_decay=0.05, maximize=True), -1),
+    ("asgd", lambda o, p: o.ASGD(p, lr=0.05), 1),
+    ("asgd_averaging_wd", lambda o, p: o.ASGD(p, lr=0.05, lambd=1e-2, alpha=0.5, t0=20, weight_decay=0.01), 1),
+    ("asgd_groups_maximize", lambda o, p: o.ASGD([{"params": p[:1]}, {"params": p[1:], "lr": 0.02}], lr=0.05, t0=5,
+                                                 maximize=True), -1),
 ]
 
 

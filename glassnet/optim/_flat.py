@@ -39,6 +39,11 @@ _FLAT_BASES = weakref.WeakValueDictionary()
 
 _GRAD_SCRATCH = -1  # the scratch index of the gradients copied side by side
 
+# State entries that hold one number per parameter (a float32 0-d Tensor, as PyTorch's), not an array of the
+# parameter's shape: the step count, NAdam's product of momentum factors, ASGD's step size and averaging weight.
+# The parameters of a bucket have the same value of each.
+SCALAR_STATE = ("step", "mu_product", "eta", "mu")
+
 
 def _movable(p):
     """True when p's storage may move into a flat buffer: p's array owns its memory (or is a view of one
@@ -65,7 +70,8 @@ class Chunk:
 
 class FlatBucket:
     """Parameters of one dtype and step count whose values and state buffers are views into flat
-    arrays this bucket owns (`param`, `state[key]`; `steps`: their float32 step counters, or None).
+    arrays this bucket owns (`param`, `state[key]`; `steps`: their float32 step counters, or None;
+    `scalars[key]`: the float32 values of each entry of SCALAR_STATE they have, `steps` among them).
 
     Building it copies the values into the new flat arrays and points each `.array` at its view; the
     Tensor objects stay the same.
@@ -80,18 +86,19 @@ class FlatBucket:
         self.param_views = self._move(params)
         self.param = self.param_views[0].base
         _FLAT_BASES[id(self.param)] = self.param
-        self.state, self.state_views, self.steps = {}, {}, None
+        self.state, self.state_views, self.scalars = {}, {}, {}
         for key in sorted(self.state_dicts[0]):
             tensors = [d[key] for d in self.state_dicts]
-            if key == "step":  # one float32 counter per parameter, each a 0-d view of `steps`
-                self.steps = np.array([float(t.array) for t in tensors], dtype=np.float32)
-                views = [self.steps[i:i + 1].reshape(()) for i in range(len(params))]
+            if key in SCALAR_STATE:  # one float32 number per parameter, each a 0-d view of `scalars[key]`
+                self.scalars[key] = np.array([float(t.array) for t in tensors], dtype=np.float32)
+                views = [self.scalars[key][i:i + 1].reshape(()) for i in range(len(params))]
                 for t, view in zip(tensors, views):
                     t.array = view
             else:
                 views = self._move(tensors)
                 self.state[key] = views[0].base
             self.state_views[key] = views
+        self.steps = self.scalars.get("step")
         self.plan = _chunk_plan(sizes)
 
     def _views(self, flat):
@@ -122,7 +129,8 @@ class FlatBucket:
 
     def still_valid(self, state, keys):
         """True when each parameter's `.array` and each state tensor is still our view, no state buffer
-        was added or removed (and those in `keys` are there), and the step counts are still equal."""
+        was added or removed (and those in `keys` are there), and the step counts (and the other scalars)
+        are still equal."""
         if any(key not in self.state_views for key in keys):
             return False
         for p, view, d in zip(self.params, self.param_views, self.state_dicts):
@@ -133,7 +141,7 @@ class FlatBucket:
                 t = d.get(key)
                 if t is None or t.array is not view:
                     return False
-        return self.steps is None or self.steps.min() == self.steps.max()
+        return all(values.min() == values.max() for values in self.scalars.values())
 
     def chunks(self):
         """The pieces to update one after the other (see the module docstring)."""
@@ -159,8 +167,9 @@ class SingleBucket:
             raise _grad_shape_error(p, p.grad)
         self.params, self._pool, self._state = [p], pool, state[p]
         self.param, self.grad = p.array, g.astype(p.array.dtype, copy=False)
-        self.state = {key: t.array for key, t in self._state.items() if key != "step"}
-        self.steps = self._state["step"].array if "step" in self._state else None
+        self.state = {key: t.array for key, t in self._state.items() if key not in SCALAR_STATE}
+        self.scalars = {key: t.array for key, t in self._state.items() if key in SCALAR_STATE}
+        self.steps = self.scalars.get("step")
 
     def add_state(self, key, value):
         self._state[key] = Tensor._make(np.full_like(self.param, value))

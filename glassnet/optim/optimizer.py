@@ -17,7 +17,7 @@ import numpy as np
 
 from ..autograd import grad_mode
 from ..tensor import Tensor
-from ._flat import FlatBucket, ScratchPool, SingleBucket, _movable
+from ._flat import SCALAR_STATE, FlatBucket, ScratchPool, SingleBucket, _movable
 
 __all__ = ["Optimizer", "required"]
 
@@ -176,8 +176,8 @@ class Optimizer:
 
     def _state_keys(self, group):
         """The state buffers every parameter of `group` has before its update: name -> initial value
-        ('step': the float32 counter, from 0; others: arrays of the parameter's shape filled with the
-        value). Buffers that the update itself creates (SGD's momentum, a copy of the first gradient)
+        ('step' and the other names of _flat.SCALAR_STATE: float32 numbers; others: arrays of the
+        parameter's shape filled with the value). Buffers that the update itself creates (SGD's momentum, a copy of the first gradient)
         are not listed."""
         return {}
 
@@ -186,7 +186,8 @@ class Optimizer:
         state = self.state[p]
         for key, value in keys.items():
             if key not in state:
-                state[key] = self._new_step() if key == "step" else Tensor._make(np.full_like(p.array, value))
+                state[key] = (Tensor._make(np.array(value, dtype=np.float32)) if key in SCALAR_STATE
+                              else Tensor._make(np.full_like(p.array, value)))
 
     def _buckets(self, index, group):
         """The parameters of `group` that have a gradient, as buckets ready for `_update`: the flat
@@ -201,7 +202,8 @@ class Optimizer:
         return flat + [SingleBucket(p, self.state, self._scratch) for p in alone]
 
     def _flatten_group(self, index, group, params, keys):
-        """Sort the parameters into flat buckets (one per dtype, set of state buffers and step count)
+        """Sort the parameters into flat buckets (one per dtype, set of state buffers and values
+        of the scalar state: step count, ...)
         and those updated alone (storage shared with something else), and cache the result."""
         self._flat.pop(index, None)  # drop the old views before asking who else holds the arrays
         same = {}
@@ -215,8 +217,8 @@ class Optimizer:
             if not _movable(p) or not all(isinstance(t, Tensor) for t in state.values()):
                 alone.append(p)
                 continue
-            step = float(state["step"].array) if "step" in state else None
-            same.setdefault((p.dtype, tuple(sorted(state)), step), []).append(p)
+            scalars = tuple(float(state[key].array) for key in SCALAR_STATE if key in state)
+            same.setdefault((p.dtype, tuple(sorted(state)), scalars), []).append(p)
         flat = [FlatBucket(ps, self.state, self._scratch) for ps in same.values()]
         self._flat[index] = (group, params, flat, alone)
 
@@ -225,10 +227,6 @@ class Optimizer:
             return None
         with grad_mode.enable_grad():
             return closure()
-
-    @staticmethod
-    def _new_step():
-        return Tensor._make(np.zeros((), dtype=np.float32))
 
     # ---- saving and loading ----------------------------------------------------------------------
     def state_dict(self):
@@ -302,12 +300,12 @@ class Optimizer:
 
 
 def _load_value(name, param, key, value):
-    """A copy of one saved state entry: tensors in the parameter's dtype ('step' stays float32)."""
+    """A copy of one saved state entry: tensors in the parameter's dtype ('step' and the other scalars stay float32)."""
     if isinstance(value, (Tensor, np.ndarray)):
         array = value.array if isinstance(value, Tensor) else value
-        if key == "step":
+        if key in SCALAR_STATE:
             if array.size != 1:
-                raise ValueError(f"{name}.load_state_dict: state 'step' must be a single number, got shape {array.shape}")
+                raise ValueError(f"{name}.load_state_dict: state '{key}' must be a single number, got shape {array.shape}")
             return Tensor._make(np.array(array, dtype=np.float32).reshape(()))
         if array.ndim and array.shape != param.shape:
             raise ValueError(
@@ -315,7 +313,7 @@ def _load_value(name, param, key, value):
             )
         dtype = param.dtype if array.dtype.kind == "f" else array.dtype
         return Tensor._make(np.array(array, dtype=dtype))
-    if key == "step" and isinstance(value, (int, float)):
+    if key in SCALAR_STATE and isinstance(value, (int, float)):
         return Tensor._make(np.array(value, dtype=np.float32))
     return value
 
