@@ -170,3 +170,19 @@ def test_cora_refuses_a_damaged_copy_and_says_where_it_looked(tmp_path, monkeypa
     monkeypatch.setenv("GLASSNET_CACHE", str(tmp_path / "cache"))
     with pytest.raises(FileNotFoundError, match="(?s)could not find cora.npz.*GLASSNET_DATA"):
         Cora()
+
+
+# ---- the recipes, briefly ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, epochs, threshold", [("gcn-cora", 60, 0.75), ("gat-cora", 40, 0.70)])
+def test_a_short_cora_training_classifies_most_test_papers(name, epochs, threshold, tmp_path):
+    """An untrained network is right on about 1 paper in 7; a few dozen epochs reach most of the way."""
+    from glassnet.recipes import get
+
+    real_data_dir("cora", "cora.npz")
+    recipe = get(name)
+    summary = recipe.run(recipe.config(epochs=epochs, pictures=(name == "gcn-cora")), tmp_path / "run")
+    assert summary["status"] == "finished" and summary["test_nodes"] == 1000
+    assert summary["test_accuracy"] > threshold, summary["test_accuracy"]
+    if name == "gcn-cora":
+        assert (tmp_path / "run" / "plots" / "node_embeddings.png").stat().st_size > 10000
