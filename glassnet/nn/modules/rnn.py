@@ -15,6 +15,7 @@ from ...tensor import Tensor
 from .. import init
 from ..functional import gru, gru_cell, lstm, lstm_cell, rnn_relu, rnn_relu_cell, rnn_tanh, rnn_tanh_cell
 from ..parameter import Parameter
+from ..utils.rnn import PackedSequence
 from .module import Module
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
@@ -160,6 +161,8 @@ class RNNBase(Module):
         return hx if batched else hx.unsqueeze(1)
 
     def _run(self, input, hx, cx, fn):
+        if isinstance(input, PackedSequence):
+            return self._run_packed(input, hx, cx, fn)
         self._check_input(input)
         batched = input.ndim == 3
         if not batched:
@@ -181,6 +184,111 @@ class RNNBase(Module):
             h_n = h_n.squeeze(1)
             c_n = c_n.squeeze(1) if c_n is not None else None
         return output, h_n, c_n
+
+
+    # ---- packed sequences ----------------------------------------------------------------------
+    def _run_packed(self, packed, hx, cx, fn):
+        """The stack over a PackedSequence: each layer and direction runs the fused layer once per stretch
+        of steps with the same batch size (the sequences still running), so each sequence's final state is
+        taken at its own last step and the reverse direction starts there. Returns (PackedSequence, h_n, c_n)
+        with h_n, c_n in the batch's original order."""
+        from ..functional import dropout
+
+        data, batch_sizes = packed.data, packed.batch_sizes.array
+        self._check_input(data.unsqueeze(0))
+        batch, dtype = int(batch_sizes[0]), self.weight_ih_l0.dtype
+        order = packed.sorted_indices.array if packed.sorted_indices is not None else None
+        states = [self._state(hx, "hidden state", self.proj_size or self.hidden_size, batch, True, dtype)]
+        if self.mode == "LSTM":
+            states.append(self._state(cx, "cell state", self.hidden_size, batch, True, dtype))
+        if order is not None and hx is not None:
+            states = [s[:, order] for s in states]  # the caller's order -> sorted by length
+        spans = _spans(batch_sizes)
+        dirs = 2 if self.bidirectional else 1
+        per = len(self._flat_weights_names) // (self.num_layers * dirs)
+        finals, x = [], data
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(dirs):
+                k = layer * dirs + d
+                run = _one_layer(fn, self._flat_weights[k * per:(k + 1) * per], self.bias)
+                out, final = _packed_direction(run, x, spans, [s[k] for s in states], reverse=d == 1)
+                outs.append(out)
+                finals.append(final)
+            x = outs[0] if dirs == 1 else _cat(outs, -1)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                x = dropout(x, self.dropout, True)
+        h_n, c_n = (_stack([f[i] for f in finals]) for i in range(2)) if self.mode == "LSTM" else \
+            (_stack([f[0] for f in finals]), None)
+        if order is not None:
+            back = packed.unsorted_indices.array
+            h_n = h_n[:, back]
+            c_n = c_n[:, back] if c_n is not None else None
+        return PackedSequence(x, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices), h_n, c_n
+
+
+def _cat(tensors, dim):
+    from ...ops import cat
+
+    return cat(tensors, dim)
+
+
+def _stack(tensors):
+    from ...ops import stack
+
+    return stack(tensors, 0)
+
+
+def _spans(batch_sizes):
+    """[(first packed row, first step, steps, batch size)] for each stretch of equal batch sizes."""
+    spans, row, t = [], 0, 0
+    while t < len(batch_sizes):
+        n, start = int(batch_sizes[t]), t
+        while t < len(batch_sizes) and batch_sizes[t] == n:
+            t += 1
+        spans.append((row, start, t - start, n))
+        row += (t - start) * n
+    return spans
+
+
+def _one_layer(fn, params, bias):
+    """run(x (T, n, I), states [(n, H), ...]) -> (out (T, n, H'), new states): one fused layer, one direction."""
+
+    def run(x, states):
+        hx = tuple(s.unsqueeze(0) for s in states)
+        result = fn(x, hx if len(hx) == 2 else hx[0], params, bias, 1, 0.0, False, False, False)
+        return result[0], [r[0] for r in result[1:]]
+
+    return run
+
+
+def _packed_direction(run, data, spans, initial, reverse):
+    """One direction of one layer over packed `data` (rows, I) -> (packed output (rows, H'), final states).
+
+    Forward: the spans in order; the sequences that end with a span (its last rows, sorted by length) leave
+    their states there. Reverse: the spans backwards, each step sequence reversed in time; sequences that
+    begin (at their last step) join with their initial state.
+    """
+    outs, finished, states = [], [], None
+    for row, _, steps, n in (reversed(spans) if reverse else spans):
+        if reverse:  # rows already running come first; the rest start here
+            states = [s0[:n] if s is None else _cat([s, s0[s.shape[0]:n]], 0)
+                      for s, s0 in zip(states or [None] * len(initial), initial)]
+        else:
+            states = [s0 for s0 in initial] if states is None else states
+            if states[0].shape[0] > n:  # sequences that ended with the previous span
+                finished.append([s[n:] for s in states])
+                states = [s[:n] for s in states]
+        x = data[row:row + steps * n].reshape(steps, n, data.shape[-1])
+        out, states = run(x.flip(0) if reverse else x, states)
+        out = out.flip(0) if reverse else out
+        outs.append(out.reshape(steps * n, out.shape[-1]))
+    if reverse:
+        outs.reverse()
+        return _cat(outs, 0), states
+    finished.append(states)
+    finals = [_cat([f[i] for f in reversed(finished)], 0) for i in range(len(initial))]
+    return _cat(outs, 0), finals
 
 
 class RNN(RNNBase):

@@ -1,4 +1,6 @@
-"""Utilities for training: gradient clipping, converting parameters to and from one vector, eval mode for a block."""
+"""Utilities for training: gradient clipping, converting parameters to and from one vector, eval mode for a block;
+`rnn`: padding and packing variable-length sequences."""
+from . import rnn  # noqa: F401
 from .clip_grad import clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_, get_total_norm
 from .convert_parameters import parameters_to_vector, vector_to_parameters
 from .mode import evaluating
