@@ -26,6 +26,12 @@ those views, and the backward walks the offsets in window order giving dy to the
 equals y (`MaxPoolTiles`). Both go block by block of a few hundred KB of planes, so that the strided
 passes (one per kernel offset) find their block in the cache.
 
+Higher order and forward mode. Max pooling is y = x at the selected positions: under create_graph its
+backward is a scatter-add of dy to those positions (`scatter_add`, whose backward is the gather), and its
+jvp gathers the tangent there. Average pooling, adaptive average pooling and `interpolate` are linear:
+each backward is the adjoint map (a Function whose own backward is the forward map again) and each
+jvp is the forward map applied to the tangent. The NumPy paths stay the ordinary backward.
+
 `interpolate` is separable: along each spatial dim, y = sum over terms of x[idx] * weight, with one
 term for nearest (weight 1) and two for linear (1 - lambda, lambda). Its backward is the adjoint,
 applied dim by dim in reverse: a segment sum of dy * weight over the runs of equal idx (idx is
@@ -36,6 +42,7 @@ import math
 
 import numpy as np
 
+from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor
 from .conv import _check_nonnegative, _check_positive, _is_int, _ntuple, _window_view
@@ -204,9 +211,8 @@ class MaxPoolNd(Function):
 
     Shapes: x (*lead, *L) -> y (*lead, *out); indices: flat position in the input plane of the first max.
     Backward: dx[b, pos of the first max of window h] += dy[b, h]; every other position gets 0.
+    Forward mode: dy[b, h] = dx[b, pos of the first max of window h].
     """
-
-    differentiable_backward = False
 
     def forward(self, x, *, positions, regular, want_indices):
         d = len(positions)
@@ -241,6 +247,8 @@ class MaxPoolNd(Function):
 
     def backward(self, dy):
         x = self.inputs[0]
+        if grad_mode.is_grad_enabled():  # create_graph=True: a scatter-add, differentiable (its backward gathers)
+            return _scatter_to_planes(dy, self._indices(), x.shape, math.prod(self.L))
         dyb = dy.array.reshape(self.y.shape)
         d = len(self.kernel)
         if self.regular is not None and self.regular[0] == self.kernel and self.regular[2] == (1,) * d:
@@ -252,6 +260,22 @@ class MaxPoolNd(Function):
             target = (self._indices() + (np.arange(B) * plane)[:, None]).ravel()
             dx = np.bincount(target, weights=dyb.ravel(), minlength=B * plane).astype(x.dtype, copy=False)
         return Tensor._make(np.ascontiguousarray(dx).reshape(x.shape))
+
+    def jvp(self, dx):
+        if dx is None:
+            return None
+        planes = dx.reshape(self.y.shape[0], -1)
+        return np.take_along_axis(planes, self._indices(), 1).reshape(self._outputs[0].shape)
+
+
+def _scatter_to_planes(dy, index, shape, plane):
+    """dx (shape) = zeros with dy[b, h] added at flat position index[b, h] of plane b (of `plane`
+    elements), as Tensor operations (scatter_add, whose backward is a gather): the differentiable
+    backward of max pooling."""
+    from .indexing import scatter_add
+
+    zeros = Tensor._make(np.zeros((index.shape[0], plane), dy.dtype))
+    return scatter_add(zeros, 1, Tensor._make(index), dy.reshape(index.shape)).reshape(shape)
 
 
 def _tile_view(x, kernel, out):
@@ -301,9 +325,10 @@ class MaxPoolTiles(Function):
               of the windows still waiting for their first maximum.
     Both run over blocks of planes of about _BLOCK_BYTES, so that the several strided passes over a
     block (one per kernel offset) find it in the cache.
+    Higher order: the windows do not overlap, so dx = mask * (dy repeated over each window), with mask
+    = the backward of a dy of ones (1 at each window's first maximum); under create_graph that product is
+    recorded with Tensor operations. Forward mode: dy[b, h] = sum over window h of mask * dx.
     """
-
-    differentiable_backward = False
 
     def forward(self, x, *, kernel, out):
         d = len(kernel)
@@ -315,10 +340,16 @@ class MaxPoolTiles(Function):
         return y.reshape(x.shape[:-d] + out)
 
     def backward(self, dy):
+        if grad_mode.is_grad_enabled():  # create_graph=True: recorded as Tensor operations
+            return self._graph_backward(dy)
+        return Tensor._make(self._fold(dy.array))
+
+    def _fold(self, dy):
+        """The NumPy backward: dy (array of y's shape) -> dx (array of x's shape)."""
         x = self.inputs[0].array
         kernel, out, y = self.kernel, self.out, self.y
         d = len(kernel)
-        dyb = dy.array.reshape(y.shape)
+        dyb = dy.reshape(y.shape)
         exact = tuple(o * k for o, k in zip(out, kernel)) == x.shape[-d:]
         dx = np.empty(x.shape, x.dtype) if exact else np.zeros(x.shape, x.dtype)
         xv, dxv = _tile_view(x, kernel, out), _tile_view(dx, kernel, out)  # dxv: a view into dx
@@ -337,7 +368,34 @@ class MaxPoolTiles(Function):
                 np.multiply(hit, dyc, out=dxb[offset])
                 waiting ^= hit
             np.multiply(waiting, dyc, out=dxb[offsets[-1]])  # every window has a maximum
-        return Tensor._make(dx)
+        return dx
+
+    def _mask(self):
+        """1 at each window's first maximum, 0 elsewhere (x's shape): the backward of a dy of ones."""
+        return self._fold(np.ones(self.y.shape, self.y.dtype))
+
+    def _graph_backward(self, dy):
+        """dx = mask * (dy repeated k times along each spatial dim, zero-padded to x's size)."""
+        from .indexing import pad
+        from .shape import broadcast_to
+
+        x, kernel, out = self.inputs[0], self.kernel, self.out
+        d = len(kernel)
+        B = self.y.shape[0]
+        spread = dy.reshape((B,) + tuple(v for o in out for v in (o, 1)))
+        spread = broadcast_to(spread, (B,) + tuple(v for o, k in zip(out, kernel) for v in (o, k)))
+        spread = spread.reshape((B,) + tuple(o * k for o, k in zip(out, kernel)))
+        short = [n - o * k for n, o, k in zip(x.shape[-d:], out, kernel)]  # the rows no window covers
+        if builtins.any(short):
+            spread = pad(spread, tuple(v for r in reversed(short) for v in (0, r)))
+        return spread.reshape(x.shape) * Tensor._make(self._mask().reshape(x.shape))
+
+    def jvp(self, dx):
+        if dx is None:
+            return None
+        d = len(self.kernel)
+        tiles = _tile_view(self._mask() * dx, self.kernel, self.out)  # (B, o_1, k_1, ..., o_d, k_d)
+        return tiles.sum(axis=tuple(range(2, 2 * d + 1, 2))).reshape(self._outputs[0].shape)
 
 
 class AvgPoolNd(Function):
@@ -345,30 +403,66 @@ class AvgPoolNd(Function):
 
     divisor: window size clipped to the padded input (count_include_pad), or to the input
     (count_include_pad=False), or divisor_override. Shapes: x (*lead, *L) -> y (*lead, *out).
-    Backward: dx[b, pos[i, h]] += dy[b, h] / divisor[h] for every kernel offset i inside the input.
+    Backward: dx[b, pos[i, h]] += dy[b, h] / divisor[h] for every kernel offset i inside the input
+    (`_avg_pool_adjoint`; under create_graph the Function AvgPoolAdjoint, whose backward is this pool).
+    Forward mode: the pool of the tangent (the pool is linear).
     """
 
-    differentiable_backward = False
-
     def forward(self, x, *, kernel, stride, padding, out, divisor):
-        d = len(kernel)
-        xb = _planes(x, d)
-        cols = _gather_regular(xb, kernel, stride, padding, (1,) * d, out, 0)
-        y = cols.sum(axis=0) / divisor.astype(x.dtype)
-        self.kernel, self.stride, self.padding, self.out, self.divisor = kernel, stride, padding, out, divisor
-        return y.reshape(x.shape[:-d] + out)
+        self.window = dict(kernel=kernel, stride=stride, padding=padding, out=out, divisor=divisor)
+        return _average_windows(x, **self.window)
 
     def backward(self, dy):
-        x = self.inputs[0]
-        d = len(self.kernel)
-        L = x.shape[-d:]
-        g = dy.array.reshape(math.prod(x.shape[:-d]), math.prod(self.out)) / self.divisor.astype(x.dtype)
-        g = np.broadcast_to(g, (math.prod(self.kernel),) + g.shape)
-        if self.stride == self.kernel:
-            dx = _fold_tiles(g, self.kernel, self.out, self.padding, L, x.dtype)
-        else:
-            dx = _fold_overlapping(g, self.kernel, self.stride, self.padding, (1,) * d, self.out, L)
-        return Tensor._make(np.ascontiguousarray(dx).reshape(x.shape))
+        shape = self.inputs[0].shape
+        if grad_mode.is_grad_enabled():  # create_graph=True: the adjoint as a Function
+            return AvgPoolAdjoint.apply(dy, shape=shape, **self.window)
+        return Tensor._make(_avg_pool_adjoint(dy.array, shape, **self.window))
+
+    def jvp(self, dx):
+        return None if dx is None else _average_windows(dx, **self.window)
+
+
+def _average_windows(x, kernel, stride, padding, out, divisor):
+    """y (*lead, *out): the window sums of x (*lead, *L), zero padded, over divisor."""
+    d = len(kernel)
+    cols = _gather_regular(_planes(x, d), kernel, stride, padding, (1,) * d, out, 0)
+    y = cols.sum(axis=0) / divisor.astype(x.dtype)
+    return y.reshape(x.shape[:-d] + out)
+
+
+def _avg_pool_adjoint(dy, shape, kernel, stride, padding, out, divisor):
+    """dx (shape): dy[b, h] / divisor[h] added to every input position of window h."""
+    d = len(kernel)
+    L = shape[-d:]
+    g = dy.reshape(math.prod(shape[:-d]), math.prod(out)) / divisor.astype(dy.dtype)
+    g = np.broadcast_to(g, (math.prod(kernel),) + g.shape)
+    if stride == kernel:
+        dx = _fold_tiles(g, kernel, out, padding, L, dy.dtype)
+    else:
+        dx = _fold_overlapping(g, kernel, stride, padding, (1,) * d, out, L)
+    return np.ascontiguousarray(dx).reshape(shape)
+
+
+class AvgPoolAdjoint(Function):
+    """dx = the adjoint of average pooling applied to g (AvgPoolNd's backward, as an operation).
+
+    Shapes: g (*lead, *out) -> dx (`shape`). Linear, so its backward is the pool itself:
+    dg = avg_pool(ddx); forward mode: the adjoint of the tangent.
+    """
+
+    saves_inputs = False
+
+    def forward(self, g, *, shape, **window):
+        self.shape, self.window = shape, window
+        return _avg_pool_adjoint(g, shape, **window)
+
+    def backward(self, ddx):
+        if grad_mode.is_grad_enabled():
+            return AvgPoolNd.apply(ddx, **self.window)
+        return Tensor._make(_average_windows(ddx.array, **self.window))
+
+    def jvp(self, dg):
+        return None if dg is None else _avg_pool_adjoint(dg, self.shape, **self.window)
 
 
 def _along(x, matrix, axis):
@@ -382,24 +476,29 @@ class SeparableLinear(Function):
 
     y[..., i_1..i_d] = sum_{j} A_1[i_1, j_1] ... A_d[i_d, j_d] x[..., j_1..j_d].   dx = the same with A_a^T.
     Shapes: x (*lead, *L), A_a (out_a, L_a), y (*lead, *out).
+    Under create_graph the backward is this operation again with the transposed matrices (so its own
+    backward is the original); forward mode: the same map applied to the tangent.
     """
 
-    differentiable_backward = False
-
     def forward(self, x, *, matrices):
-        d = len(matrices)
         self.matrices = [m.astype(x.dtype) for m in matrices]
-        y = x
-        for a, m in enumerate(self.matrices):
-            y = _along(y, m, x.ndim - d + a)
-        return np.ascontiguousarray(y)
+        return _separable(x, self.matrices)
 
     def backward(self, dy):
-        g = dy.array
-        d = len(self.matrices)
-        for a, m in enumerate(self.matrices):
-            g = _along(g, m.T, g.ndim - d + a)
-        return Tensor._make(np.ascontiguousarray(g))
+        transposed = [m.T for m in self.matrices]
+        if grad_mode.is_grad_enabled():
+            return SeparableLinear.apply(dy, matrices=transposed)
+        return Tensor._make(_separable(dy.array, transposed))
+
+    def jvp(self, dx):
+        return None if dx is None else _separable(dx, self.matrices)
+
+
+def _separable(x, matrices):
+    d = len(matrices)
+    for a, m in enumerate(matrices):
+        x = _along(x, m, x.ndim - d + a)
+    return np.ascontiguousarray(x)
 
 
 def _segment_sum(g, idx, length, axis):
@@ -423,40 +522,74 @@ class Resample(Function):
     Backward, dims in reverse order: dx = sum_terms segment_sum(dy * weight_term, idx_term)
     (idx is non-decreasing, so each input position collects a contiguous run of outputs).
     Shapes: x (N, C, *L) -> y (N, C, *out).
+    Linear in x: under create_graph the backward is ResampleAdjoint (whose backward is this
+    operation again); forward mode: the resampling of the tangent.
     """
 
-    differentiable_backward = False
-
     def forward(self, x, *, terms):
-        d = len(terms)
-        y = x
-        for a, axis_terms in enumerate(terms):
-            axis = x.ndim - d + a
-            bshape = (-1,) + (1,) * (d - a - 1)
-            acc = None
-            for idx, w in axis_terms:
-                part = np.take(y, idx, axis=axis)
-                if w is not None:
-                    part = part * w.astype(x.dtype).reshape(bshape)
-                acc = part if acc is None else acc + part
-            y = acc
         self.terms = terms
-        return y
+        return _resample(x, terms)
 
     def backward(self, dy):
-        x = self.inputs[0]
-        d = len(self.terms)
-        g = dy.array
-        for a in reversed(range(d)):
-            axis = x.ndim - d + a
-            bshape = (-1,) + (1,) * (d - a - 1)
-            acc = None
-            for idx, w in self.terms[a]:
-                part = g if w is None else g * w.astype(x.dtype).reshape(bshape)
-                part = _segment_sum(part, idx, x.shape[axis], axis)
-                acc = part if acc is None else acc + part
-            g = acc
-        return Tensor._make(g)
+        shape = self.inputs[0].shape
+        if grad_mode.is_grad_enabled():
+            return ResampleAdjoint.apply(dy, terms=self.terms, shape=shape)
+        return Tensor._make(_resample_adjoint(dy.array, self.terms, shape))
+
+    def jvp(self, dx):
+        return None if dx is None else _resample(dx, self.terms)
+
+
+def _resample(x, terms):
+    d = len(terms)
+    y = x
+    for a, axis_terms in enumerate(terms):
+        axis = x.ndim - d + a
+        bshape = (-1,) + (1,) * (d - a - 1)
+        acc = None
+        for idx, w in axis_terms:
+            part = np.take(y, idx, axis=axis)
+            if w is not None:
+                part = part * w.astype(x.dtype).reshape(bshape)
+            acc = part if acc is None else acc + part
+        y = acc
+    return y
+
+
+def _resample_adjoint(g, terms, shape):
+    d = len(terms)
+    for a in reversed(range(d)):
+        axis = len(shape) - d + a
+        bshape = (-1,) + (1,) * (d - a - 1)
+        acc = None
+        for idx, w in terms[a]:
+            part = g if w is None else g * w.astype(g.dtype).reshape(bshape)
+            part = _segment_sum(part, idx, shape[axis], axis)
+            acc = part if acc is None else acc + part
+        g = acc
+    return g
+
+
+class ResampleAdjoint(Function):
+    """dx = the adjoint of `interpolate` applied to g (Resample's backward, as an operation).
+
+    Shapes: g (N, C, *out) -> dx (`shape`). Linear, so its backward is the resampling itself:
+    dg = resample(ddx); forward mode: the adjoint of the tangent.
+    """
+
+    saves_inputs = False
+
+    def forward(self, g, *, terms, shape):
+        self.terms, self.shape = terms, shape
+        return _resample_adjoint(g, terms, shape)
+
+    def backward(self, ddx):
+        if grad_mode.is_grad_enabled():
+            return Resample.apply(ddx, terms=self.terms)
+        return Tensor._make(_resample(ddx.array, self.terms))
+
+    def jvp(self, dg):
+        return None if dg is None else _resample_adjoint(dg, self.terms, self.shape)
 
 
 # ================================================================================================
