@@ -22,6 +22,15 @@ def spd(lib, t):
     return t[:, :3] @ t[:, :3].mT + 3 * lib.eye(3, dtype=t.dtype)
 
 
+def _index_put(lib, t, v):
+    """t with t[[0, 2], [1, 3]] = v, out of place."""
+    if lib is torch:
+        return torch.index_put(t, (torch.tensor([0, 2]), torch.tensor([1, 3])), v)
+    from glassnet.ops.inplace import index_put
+
+    return index_put(t, ([0, 2], [1, 3]), v)
+
+
 CASES = {
     # reductions and cumulative ops
     "prod": lambda lib, t: lib.prod(t, 1), "prod_all": lambda lib, t: t.prod(),
@@ -48,6 +57,8 @@ CASES = {
     "tril_triu": lambda lib, t: t.tril(-1) + t.triu(1), "roll": lambda lib, t: lib.roll(t, (1, -1), (0, 1)),
     "unfold": lambda lib, t: t.unfold(1, 2, 1), "diagonal": lambda lib, t: lib.diagonal(t, 1),
     "diag_embed": lambda lib, t: lib.diag_embed(t), "einsum": lambda lib, t: lib.einsum("ij,kj->ik", t, t * t),
+    "index_put": lambda lib, t: _index_put(lib, t.sin(), t[2, 1:3] * 2),
+    "parameters_to_vector": lambda lib, t: lib.nn.utils.parameters_to_vector([t, t[1:].cos()]),
     # linear algebra
     "inv": lambda lib, t: lib.linalg.inv(spd(lib, t)), "det": lambda lib, t: lib.linalg.det(t[:, :3]),
     "slogdet": lambda lib, t: lib.linalg.slogdet(t[:, :3])[1], "solve": lambda lib, t: lib.linalg.solve(spd(lib, t), t),
@@ -115,3 +126,14 @@ def test_dropout_jvp_scales_the_tangent_by_the_drawn_mask():
     scale = y.array / x  # the mask / (1 - p) that was drawn
     assert set(np.round(np.unique(scale), 9)) == {0, round(1 / 0.7, 9)}
     np.testing.assert_allclose(tangent.array, v * scale, rtol=1e-12)
+
+
+def test_backward_hook_nodes_pass_tangents_through():
+    ours, ref = module_pair(lambda lib: lib.nn.Linear(4, 3))
+    ours.register_full_backward_hook(lambda module, grad_input, grad_output: None)
+    ours.register_full_backward_pre_hook(lambda module, grad_output: None)
+    rng = np.random.default_rng(0)
+    x, v = rng.standard_normal((2, 4)), rng.standard_normal((2, 4))
+    _, g_tangent = jvp(ours, (gn.tensor(x, requires_grad=True),), (gn.tensor(v),))
+    _, t_tangent = torch.func.jvp(ref, (torch.tensor(x),), (torch.tensor(v),))
+    np.testing.assert_allclose(g_tangent.array, t_tangent.detach().numpy(), rtol=1e-12)

@@ -109,6 +109,10 @@ class IndexPut(Function):
         dv = sum_to(getitem(dy, self.index), self.inputs[1].shape) if self.needs_input_grad[1] else None
         return dx, dv
 
+    def jvp(self, dx, dv):  # dy = dx with dy[index] = dv (zeros for a missing tangent)
+        y = self._outputs[0]
+        return self.forward(np.zeros_like(y) if dx is None else dx, 0 if dv is None else dv, self.index)
+
 
 def index_put(input, index, value):
     """A copy of `input` with `input[index] = value` (differentiable in both)."""

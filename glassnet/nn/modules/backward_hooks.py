@@ -43,6 +43,9 @@ class HookedOutputs(Function):
                 hook(b.module, (None,), grads)
         return grads
 
+    def jvp(self, *tangents):  # the identity: tangents pass through (hooks are a reverse-mode matter)
+        return tangents
+
 
 class HookedInputs(Function):
     """Identity on the module's input tensors; backward: run the hooks with (grad_input, grad_output)."""
@@ -61,6 +64,9 @@ class HookedInputs(Function):
             if new is not None:
                 grads = _checked(new, grads, "backward hook")
         return grads
+
+    def jvp(self, *tangents):  # the identity
+        return tangents
 
 
 def _checked(new, old, what):

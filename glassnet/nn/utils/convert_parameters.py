@@ -1,7 +1,7 @@
 """Flatten a list of parameters into one vector and back (for second-order methods, line searches)."""
 import numpy as np
 
-from ...autograd import Function
+from ...autograd import Function, is_grad_enabled
 from ...tensor import Tensor
 
 __all__ = ["parameters_to_vector", "vector_to_parameters"]
@@ -11,23 +11,27 @@ class FlattenConcat(Function):
     """Concatenate the flattened inputs into one vector.
 
     Forward:  y = [x_1.ravel(), ..., x_n.ravel()]            shapes: x_i any -> y (sum of sizes,)
-    Backward: dx_i = dy[o_i : o_i + size_i].reshape(x_i.shape), o_i the offset of x_i.
-    The backward slices raw arrays, so it is not itself differentiable.
+    Backward: dx_i = dy[o_i : o_i + size_i].reshape(x_i.shape), o_i the offset of x_i (slices of dy
+    as Tensor operations under create_graph, so it is differentiable again).
+    Forward mode: the tangents flattened and joined the same way.
     """
-
-    differentiable_backward = False
 
     def forward(self, *arrays):
         self.shapes = [a.shape for a in arrays]
         return np.concatenate([a.ravel() for a in arrays])
 
     def backward(self, dy):
+        piece = (lambda a, b: dy[a:b]) if is_grad_enabled() else (lambda a, b: Tensor._make(dy.array[a:b]))
         grads, start = [], 0
         for shape, needs in zip(self.shapes, self.needs_input_grad):
             size = int(np.prod(shape))
-            grads.append(Tensor._make(dy.array[start:start + size].reshape(shape)) if needs else None)
+            grads.append(piece(start, start + size).reshape(shape) if needs else None)
             start += size
         return tuple(grads)
+
+    def jvp(self, *tangents):
+        return np.concatenate([np.zeros(int(np.prod(shape)), self._outputs[0].dtype) if t is None else t.ravel()
+                               for shape, t in zip(self.shapes, tangents)])
 
 
 def parameters_to_vector(parameters):
