@@ -16,3 +16,10 @@ from ..ops.attention import *  # noqa: F401,F403
 from ..ops.efficient_attention import *  # noqa: F401,F403
 from ..ops.embedding import *  # noqa: F401,F403
 from ..ops.recurrent import *  # noqa: F401,F403
+from ..ops.rearrange import *  # noqa: F401,F403
+from ..ops.fold import *  # noqa: F401,F403
+from ..ops.unpool import *  # noqa: F401,F403
+from ..ops.lp_pool import *  # noqa: F401,F403
+from ..ops.bilinear import *  # noqa: F401,F403
+from ..ops.embedding_bag import *  # noqa: F401,F403
+from ..ops.grid_sample import *  # noqa: F401,F403

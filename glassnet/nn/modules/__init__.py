@@ -16,3 +16,11 @@ from .transformer import *  # noqa: F401,F403
 from .efficient_attention import *  # noqa: F401,F403
 from .positional import *  # noqa: F401,F403
 from .graph import *  # noqa: F401,F403
+from .padding import *  # noqa: F401,F403
+from .pixelshuffle import *  # noqa: F401,F403
+from .fold import *  # noqa: F401,F403
+from .unpooling import *  # noqa: F401,F403
+from .bilinear import *  # noqa: F401,F403
+from .embedding_bag import *  # noqa: F401,F403
+from .local_response_norm import *  # noqa: F401,F403
+from .lazy import *  # noqa: F401,F403

@@ -1,8 +1,9 @@
-"""Dropout layers: `Dropout` (single elements) and `Dropout2d` (whole channels); active only in training."""
-from ..functional import dropout, dropout1d, dropout2d
+"""Dropout layers: `Dropout` (single elements), `Dropout1d/2d/3d` (whole channels) and the alpha dropouts for
+SELU networks; active only in training."""
+from ..functional import alpha_dropout, dropout, dropout1d, dropout2d, dropout3d, feature_alpha_dropout
 from .module import Module
 
-__all__ = ["Dropout", "Dropout1d", "Dropout2d"]
+__all__ = ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout"]
 
 
 class _DropoutNd(Module):
@@ -36,3 +37,24 @@ class Dropout2d(_DropoutNd):
 
     def forward(self, input):
         return dropout2d(input, self.p, self.training)
+
+
+class Dropout3d(_DropoutNd):
+    """In training, zero whole channels of (N, C, D, H, W) or (C, D, H, W) input with probability p; scale by 1/(1-p)."""
+
+    def forward(self, input):
+        return dropout3d(input, self.p, self.training)
+
+
+class AlphaDropout(_DropoutNd):
+    """In training, alpha dropout (keeps a SELU network's activations at mean 0, variance 1); identity in eval."""
+
+    def forward(self, input):
+        return alpha_dropout(input, self.p, self.training)
+
+
+class FeatureAlphaDropout(_DropoutNd):
+    """In training, alpha dropout of whole channels; identity in eval."""
+
+    def forward(self, input):
+        return feature_alpha_dropout(input, self.p, self.training)
