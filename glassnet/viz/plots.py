@@ -7,54 +7,126 @@ import numpy as np
 
 from ._figure import finish, new_figure
 
-__all__ = ["plot_training_curves", "plot_curves", "plot_run_curves", "plot_confusion_matrix", "plot_image_grid", "plot_filters"]
+__all__ = ["plot_training_curves", "plot_curves", "plot_run_curves", "plot_confusion_matrix", "plot_image_grid",
+           "plot_filters"]
 
 
 _NOT_PLOTTED = ("split", "step", "epoch", "seconds", "eval_seconds", "lr")
 
 
 def plot_training_curves(records, path=None, title="training"):
-    """The curves of a run from its metrics.jsonl records: on the left the training loss (train records)
-    and every evaluated loss against the step; on the right the other evaluation metrics (accuracies in
-    %) and the training accuracy when there is one. Returns the figure; writes it to `path` when given."""
-    train = [r for r in records if r.get("split") == "train" and r.get("loss") is not None]
+    """The curves of a run from its metrics.jsonl records, against the optimizer step.
+
+    The first panel holds the losses: each training loss of the train records (running means: loss,
+    or a GAN's d_loss and g_loss) and each evaluated loss. Then one panel per other evaluation metric,
+    each on its own scale (accuracies and other fractions in %), with the train records' running value
+    of the same metric beside it when there is one (accuracy beside test_accuracy). A count that never
+    changes (the number of test images) is no curve and is left out. Returns the figure; writes it to
+    `path` when given."""
     evals = [r for r in records if r.get("split") == "eval"]
-    keys = list(dict.fromkeys(k for r in evals for k in r if k not in _NOT_PLOTTED and not k.startswith("train_")
-                              and not k.endswith("_per_second")))
-    losses, others = [k for k in keys if "loss" in k], [k for k in keys if "loss" not in k]
-    right = others or any("accuracy" in r for r in train)
-    fig = new_figure((10 if right else 5.5, 3.8))
-    axes = fig.subplots(1, 2 if right else 1, squeeze=False)[0]
-    ax = axes[0]
-    if train:
-        ax.plot([r["step"] for r in train], [r["loss"] for r in train], "-", alpha=0.6, label="train (running)")
-    for k in losses:
-        rows = [r for r in evals if r.get(k) is not None]
-        ax.plot([r["step"] for r in rows], [r[k] for r in rows], "o-", label=k)
-    ax.set(xlabel="step", ylabel="loss", title=title)
-    if train and min(r["loss"] for r in train) > 0:
-        ax.set_yscale("log")
-    if right:
-        _plot_metrics(axes[1], train, evals, others)
-    for ax in axes:
+    train = _running_means([r for r in records if r.get("split") == "train"], evals)
+    eval_keys = [k for k in _numeric_keys(evals) if not k.startswith("train_") and not _is_count(evals, k)]
+    metrics = [k for k in eval_keys if "loss" not in k]
+    panels = 1 + len(metrics)
+    cols = min(3, panels)
+    rows = -(-panels // cols)
+    fig = new_figure(((4.6 if cols <= 2 else 3.8) * cols + (1.0 if cols == 1 else 0), 3.2 * rows + 0.5))
+    fig.set_layout_engine("constrained")
+    axes = fig.subplots(rows, cols, squeeze=False, sharex=True).ravel()
+    _plot_losses(axes[0], train, evals, [k for k in eval_keys if "loss" in k])
+    for ax, key in zip(axes[1:], metrics):
+        _plot_metric(ax, train, evals, key)
+    for ax in axes[panels:]:
+        fig.delaxes(ax)
+    for ax in axes[:panels]:
+        if ax.get_yscale() == "linear":
+            ax.ticklabel_format(axis="y", useOffset=False)  # 1.0002, not 0.0002 and "+1" in a corner
         ax.grid(alpha=0.3)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend()
+        ax.set_xlabel("step")
+        ax.tick_params(labelbottom=True)  # also above a deleted panel
+        if len(ax.get_legend_handles_labels()[0]) > (0 if ax is axes[0] else 1):  # a metric's title names it
+            ax.legend(fontsize=8)
+    if panels == 1:
+        axes[0].set_title(f"{title}: loss")
+    else:
+        fig.suptitle(title)
     return finish(fig, path)
 
 
-def _plot_metrics(ax, train, evals, keys):
-    """Evaluation metrics (fractions shown in %) and the running training accuracy, against the step."""
-    series = [("train accuracy (running)", "-", [(r["step"], r["accuracy"]) for r in train if "accuracy" in r])]
-    series += [(k, "o-", [(r["step"], r[k]) for r in evals if r.get(k) is not None]) for k in keys]
-    for label, style, points in series:
-        if not points:
-            continue
-        steps, values = zip(*points)
-        values = np.asarray(values, dtype=float)
-        scale = 100 if values.max() <= 1 and values.min() >= 0 else 1
-        ax.plot(steps, scale * values, style, alpha=0.85, label=label + (" (%)" if scale == 100 else ""))
-    ax.set(xlabel="step", title="evaluation")
+def _running_means(train, evals):
+    """The records of the training's running means: the train records, or, where the evaluations are
+    more frequent, the means since the previous evaluation that each eval record holds (train_loss)."""
+    if len(train) >= len(evals):
+        return train
+    return [{"step": r["step"], **{k[len("train_"):]: v for k, v in r.items() if k.startswith("train_")}}
+            for r in evals]
+
+
+def _numeric_keys(records):
+    """The names of the numeric fields of `records` worth a curve, in order of appearance."""
+    return list(dict.fromkeys(k for r in records for k, v in r.items() if k not in _NOT_PLOTTED
+                              and not k.endswith("_per_second") and isinstance(v, (int, float))
+                              and not isinstance(v, bool)))
+
+
+def _is_count(records, key):
+    values = {r[key] for r in records if r.get(key) is not None}
+    return len(values) == 1 and float(next(iter(values))).is_integer()
+
+
+def _series(records, key):
+    """(steps, values) of the records that hold a value for key."""
+    rows = [r for r in records if r.get(key) is not None]
+    return [r["step"] for r in rows], np.asarray([r[key] for r in rows], dtype=float)
+
+
+def _draw(ax, records, key, label, style, scale=1.0):
+    steps, values = _series(records, key)
+    if len(steps):
+        ax.plot(steps, scale * values, style if len(steps) > 1 else "o", alpha=0.8, label=label)
+
+
+def _plot_losses(ax, train, evals, eval_losses):
+    """The training losses (running means) and the evaluated losses; a log scale when they fall enough."""
+    for key in (k for k in _numeric_keys(train) if "loss" in k):
+        _draw(ax, train, key, "train (running)" if key == "loss" else f"train {key} (running)", "-")
+    for key in eval_losses:
+        _draw(ax, evals, key, key, "o-")
+    ax.set(ylabel="loss", title="loss")
+    low, high = ax.dataLim.intervaly
+    if ax.lines and low > 0 and high / low > 3:  # a log scale where the loss falls by more than a factor 3
+        ax.set_yscale("log")
+        _plain_log_labels(ax)
+
+
+def _plot_metric(ax, train, evals, key):
+    """One evaluation metric, and the train records' running value of the same metric (test_accuracy and
+    accuracy) when they have one; fractions in %."""
+    from ._report_format import in_percent, readable
+
+    running = key.split("_", 1)[1] if key.startswith(("test_", "val_")) else None
+    percent = in_percent(key, [float(v) for v in _series(evals, key)[1]])
+    scale = 100.0 if percent else 1.0
+    if running in _numeric_keys(train):
+        _draw(ax, train, running, f"train {running} (running)", "-", scale)
+    _draw(ax, evals, key, key, "o-", scale)
+    ax.set(title=readable(key), ylabel="%" if percent else None)
+
+
+def _plain_log_labels(ax):
+    """Label a log-scale y axis with plain numbers (0.3, 1, 2) instead of 3x10^-1; when it spans less than
+    about a decade, label the ticks at 2, 3 and 5 times a power of ten too."""
+    from matplotlib import ticker
+
+    low, high = ax.get_ylim()
+    few = high / low < 20
+
+    def minor(value, _):
+        mantissa = round(value / 10 ** np.floor(np.log10(value)))
+        return f"{value:g}" if few and mantissa in (2, 3, 5) else ""
+
+    ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.yaxis.set_minor_formatter(ticker.FuncFormatter(minor))
 
 
 def plot_curves(records, path=None):

@@ -159,18 +159,21 @@ def plot_state_gradients(profiles, path=None, title="gradient of the last step's
 
 
 def token_label(piece):
-    """A printable label for a generated character (newline and space made visible)."""
-    return {"\n": "\\n", " ": "_", "\t": "\\t"}.get(piece, piece)
+    """A printable one-glyph label for a generated character: newline, space and tab made visible."""
+    return {"\n": "\u21b5", " ": "\u2423", "\t": "\u21e5"}.get(piece, piece)
 
 
 def plot_generated_hidden_states(model, tokenizer, prompt, length, path=None, temperature=0.8, top_k=None,
                                  generator=None, max_units=64):
     """Read `prompt`, generate `length` characters, and draw the top layer's hidden state after each
-    character (glassnet.viz.plot_hidden_states). Returns (figure, generated text)."""
+    character (glassnet.viz.plot_hidden_states; a line marks where generation begins).
+    Returns (figure, generated text)."""
     from ..generate import sample_with_states
 
     text, pieces, h = sample_with_states(model, tokenizer, prompt, length, temperature, top_k, generator)
+    units = min(max_units, h.shape[1])
     fig = plot_hidden_states(h, [token_label(p) for p in pieces], path=path, max_units=max_units,
-                             title=f"{model.cell.upper()} top-layer hidden state reading {prompt!r}, then generating "
-                                   f"(first {min(max_units, h.shape[1])} units)")
+                             boundary=len(pieces) - length,
+                             title=f"{model.cell.upper()} top-layer hidden state (first {units} units) reading "
+                                   f"{prompt!r}, then generating after the line; \u21b5 newline, \u2423 space")
     return fig, text
