@@ -214,13 +214,11 @@ def _rank():
 
 def _closing(recipe, summary):
     """The last lines of a run: how to continue it, where it is; returns the exit status."""
-    from .viz.report import write_report
-
     run_dir = summary["run_dir"]
     stopped_by = summary.get("stopped_by")
     if summary["status"] == "stopped":
         print(f"stopped at step {summary['steps']}; continue with: glassnet train {recipe.name} --resume {run_dir}")
-    report = write_report(run_dir)
+    report = os.path.join(run_dir, "report.html")  # written with summary.json (glassnet.recipes.scaffold)
     print(f"run folder {run_dir} (plots: {os.path.join(run_dir, 'plots')}, report: {report})")
     return 128 + signal.Signals[stopped_by].value if stopped_by else 0
 

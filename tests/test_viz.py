@@ -298,7 +298,7 @@ def test_html_report_embeds_the_pictures(tmp_path):
     assert path == os.path.join(str(run), "report.html")
     text = open(path, encoding="utf-8").read()
     assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
-    assert "mnist-test" in text and "0.975" in text and "test_accuracy" in text and "0.001" in text
+    assert "mnist-test" in text and "97.50 %" in text and "test accuracy" in text and "0.001" in text
     pngs = text.count('src="data:image/png;base64,')
     assert pngs == 2  # curves drawn from metrics.jsonl + plots/filters.png
     assert text.count('src="data:image/svg+xml;base64,') == 1

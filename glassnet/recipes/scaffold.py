@@ -25,6 +25,8 @@ The run folder (what `glassnet report` and other tools read):
     examples.txt             toy tasks: held-out problems with the model's answer, "ok" or "WRONG"
     samples.txt              text models: generated text
     plots/*.png              curves.png for every recipe, and each recipe's own pictures
+    report.html              the run on one self-contained page (glassnet.viz.report), written with
+                             summary.json (also after a stop or a divergence)
 """
 import dataclasses
 import json
@@ -51,7 +53,7 @@ RESUMABLE = LENGTH_FIELDS + ("data_dir", "pictures", "sample_chars", "temperatur
                              "final_eval_iters")
 
 
-_RUN_FILES = ("config.json", "metrics.jsonl", "summary.json", "examples.txt", "samples.txt")
+_RUN_FILES = ("config.json", "metrics.jsonl", "summary.json", "examples.txt", "samples.txt", "report.html")
 
 
 def holds_run(run_dir):
@@ -222,8 +224,9 @@ def _outcome(exp, result):
 
 
 def _finish(recipe, run_dir, summary, started):
-    """Draw the curves and write summary.json; returns the summary."""
+    """Draw the curves, write summary.json and report.html; returns the summary."""
     from ..viz.plots import plot_training_curves
+    from ..viz.report import write_report
 
     records = read_metrics(os.path.join(run_dir, "metrics.jsonl"))
     if records:
@@ -232,6 +235,7 @@ def _finish(recipe, run_dir, summary, started):
         summary.setdefault("plots", []).insert(0, path)
     summary.update(seconds=time.perf_counter() - started, run_dir=run_dir)
     _write_json(os.path.join(run_dir, "summary.json"), summary)
+    write_report(run_dir)
     return json_safe(summary)
 
 
