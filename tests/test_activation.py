@@ -384,3 +384,17 @@ def test_new_activation_errors():
         F.softmax(x, dim=0, axis=1)
     with pytest.raises(ValueError, match="gumbel_softmax: tau must be positive"):
         F.gumbel_softmax(x, tau=0)
+
+
+@pytest.mark.parametrize("name, args", [("relu_", ()), ("leaky_relu_", (0.2,)), ("threshold_", (0.5, -2.0)),
+                                        ("hardtanh_", (-0.5, 0.5)), ("elu_", (0.7,)), ("selu_", ()), ("celu_", (1.5,))])
+def test_in_place_forms_match_torch(name, args):
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    g_leaf, t_leaf = gn.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    g, t = g_leaf * 1.5, t_leaf * 1.5
+    assert getattr(F, name)(g, *args) is g
+    getattr(TF, name)(t, *args)
+    np.testing.assert_allclose(g.array, t.detach().numpy(), rtol=1e-12)
+    (g * g).sum().backward()
+    (t * t).sum().backward()
+    np.testing.assert_allclose(g_leaf.grad.array, t_leaf.grad.numpy(), rtol=1e-12)

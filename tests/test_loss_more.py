@@ -137,6 +137,24 @@ JVP = {
     "multi_margin": lambda lib: lambda x: lib.nn.functional.multi_margin_loss(x, lib.tensor(IDX), p=2),
     "multilabel_margin": lambda lib: lambda x: lib.nn.functional.multilabel_margin_loss(
         x, lib.tensor([[1, 2, -1, 0], [0, -1, 1, 1], [3, 2, 1, -1]])),
+    # the composed losses: their jvp comes from their operations'
+    "mse": lambda lib: lambda x: lib.nn.functional.mse_loss(x, x.flip(0)),
+    "l1": lambda lib: lambda x: lib.nn.functional.l1_loss(x, x * 0.5 + 1),
+    "smooth_l1": lambda lib: lambda x: lib.nn.functional.smooth_l1_loss(x, x.flip(1), beta=0.5, reduction="none"),
+    "huber": lambda lib: lambda x: lib.nn.functional.huber_loss(x * 2, x.flip(0), delta=0.7),
+    "kl_div": lambda lib: lambda x: lib.nn.functional.kl_div(lib.log_softmax(x, 1), lib.softmax(x * 2, 1),
+                                                             reduction="batchmean"),
+    "bce_with_logits": lambda lib: lambda x: lib.nn.functional.binary_cross_entropy_with_logits(
+        x, lib.sigmoid(x.flip(0)), pos_weight=lib.tensor([1.0, 2, 3, 4], dtype=lib.float64)),
+    "hinge_embedding": lambda lib: lambda x: lib.nn.functional.hinge_embedding_loss(
+        x, lib.tensor([[1.0, -1, 1, -1]] * 3, dtype=lib.float64)),
+    "soft_margin": lambda lib: lambda x: lib.nn.functional.soft_margin_loss(
+        x, lib.tensor([[1.0, -1, 1, -1]] * 3, dtype=lib.float64)),
+    "gaussian_nll": lambda lib: lambda x: lib.nn.functional.gaussian_nll_loss(x, x.flip(0), x * x + 0.5),
+    "margin_ranking": lambda lib: lambda x: lib.nn.functional.margin_ranking_loss(
+        x[0], x[1], lib.tensor([1.0, -1, 1, -1], dtype=lib.float64), margin=0.2),
+    "cosine_embedding": lambda lib: lambda x: lib.nn.functional.cosine_embedding_loss(
+        x, x.flip(1), lib.tensor([1, -1, 1])),
 }
 
 

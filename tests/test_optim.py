@@ -514,3 +514,27 @@ def test_parameters_larger_and_smaller_than_a_chunk(name, factory, sign):
             loss.backward()
             opt.step()
     _assert_same(gp, tp, name, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("make", [lambda o, p: o.NAdam(p, lr=1e-2), lambda o, p: o.RAdam(p, lr=1e-2),
+                                  lambda o, p: o.Adamax(p, lr=1e-2)], ids=["nadam", "radam", "adamax"])
+def test_one_cycle_drives_the_new_optimizers_like_torch(make):
+    """OneCycleLR changes lr and beta1 each step; both reach the update rule as in torch."""
+    gp, tp = make_params(gn), make_params(torch)
+    gopt, topt = make(optim, gp), make(torch.optim, tp)
+    gs = optim.lr_scheduler.OneCycleLR(gopt, max_lr=0.05, total_steps=30)
+    ts = torch.optim.lr_scheduler.OneCycleLR(topt, max_lr=0.05, total_steps=30)
+    x, y = gn.tensor(X), gn.tensor(Y)
+    tx, ty = torch.tensor(X), torch.tensor(Y)
+    for _ in range(30):
+        gopt.zero_grad()
+        loss_fn(x, y, gp[0], gp[1]).backward()
+        gopt.step()
+        gs.step()
+        topt.zero_grad()
+        loss_fn(tx, ty, tp[0], tp[1]).backward()
+        topt.step()
+        ts.step()
+    assert gopt.param_groups[0]["betas"] == topt.param_groups[0]["betas"]
+    for g, t in zip(gp, tp):
+        assert_close(g.array, numpy_of(t), "after 30 one-cycle steps")

@@ -32,7 +32,7 @@ from .shape import cast, movedim, reshape, sum_to
 __all__ = ["relu", "relu6", "leaky_relu", "rrelu", "prelu", "threshold", "hardtanh", "softshrink", "hardshrink",
            "elu", "selu", "celu", "gelu", "silu", "mish", "sigmoid", "logsigmoid", "hardsigmoid", "hardswish",
            "tanh", "tanhshrink", "softsign", "softplus", "glu", "softmax", "log_softmax", "softmin",
-           "gumbel_softmax"]
+           "gumbel_softmax", "relu_", "leaky_relu_", "rrelu_", "threshold_", "hardtanh_", "elu_", "selu_", "celu_"]
 
 
 def _check_float(input, op):
@@ -848,6 +848,20 @@ def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
     y_hard = cast(one_hot(index, y.shape[d]), y.dtype)
     y_hard = movedim(y_hard, -1, d)
     return y_hard - y.detach() + y
+
+
+# ---- in-place forms (F.relu_, ...): the result written into the input, recorded as PyTorch records it -------
+def _in_place(fn):
+    def apply_(input, *args, **kwargs):
+        return input._inplace(fn.__name__ + "_", lambda t: fn(t, *args, **kwargs))
+
+    apply_.__name__ = apply_.__qualname__ = fn.__name__ + "_"
+    apply_.__doc__ = f"{fn.__name__} written into `input` (see ops/inplace.py for the rules of in-place operations)."
+    return apply_
+
+
+relu_, leaky_relu_, rrelu_, threshold_, hardtanh_, elu_, selu_, celu_ = (
+    _in_place(fn) for fn in (relu, leaky_relu, rrelu, threshold, hardtanh, elu, selu, celu))
 
 
 # ---- the functions a slope formula uses, on arrays (jvp) and on Tensors (backward) ----------------
