@@ -57,15 +57,24 @@ CASES = [
         lib.tensor([[1, 2, 3], [4, 3, 0]]), w, mode="max"), [(6, 4)], domain="distinct"),
     both("embedding_bag_last_offset", lambda lib, w: lib.nn.functional.embedding_bag(
         lib.tensor([1, 2, 4, 5]), w, lib.tensor([0, 1, 4]), include_last_offset=True), [(6, 2)]),
-    both("affine_grid", lambda lib, t: lib.nn.functional.affine_grid(t, (2, 3, 4, 5), align_corners=False), [(2, 2, 3)]),
+    both("affine_grid", lambda lib, t: lib.nn.functional.affine_grid(t, (2, 3, 4, 5), align_corners=False),
+         [(2, 2, 3)]),
     both("affine_grid_3d", lambda lib, t: lib.nn.functional.affine_grid(t, (1, 1, 2, 3, 2), align_corners=True),
          [(1, 3, 4)]),
 ]
+
+
+def _sampled(mode, corners):
+    def sample(lib, x, theta):
+        grid = lib.nn.functional.affine_grid(theta * 1.2, (2, 3, 4, 3), align_corners=corners)
+        return lib.nn.functional.grid_sample(x, grid, padding_mode=mode, align_corners=corners)
+
+    return sample
+
+
 for _mode in ("zeros", "border", "reflection"):
     for _corners in (False, True):
-        CASES.append(both(f"grid_sample_{_mode}_{_corners}", (lambda m, c: lambda lib, x, t: lib.nn.functional.grid_sample(
-            x, lib.nn.functional.affine_grid(t * 1.2, (2, 3, 4, 3), align_corners=c), padding_mode=m, align_corners=c))(
-            _mode, _corners), [(2, 3, 5, 4), (2, 2, 3)]))
+        CASES.append(both(f"grid_sample_{_mode}_{_corners}", _sampled(_mode, _corners), [(2, 3, 5, 4), (2, 2, 3)]))
 CASES.append(both("grid_sample_nearest", lambda lib, x, t: lib.nn.functional.grid_sample(
     x, lib.nn.functional.affine_grid(lib.tensor(t, dtype=x.dtype), (2, 3, 4, 3), align_corners=False), mode="nearest"),
     [(2, 3, 5, 4), GRID_THETA]))
@@ -118,7 +127,8 @@ PADS = [(f"{kind}Pad{d}d", args, (2, 3) + (4,) * d) for d in (1, 2, 3)
         for kind, args in (("Zero", (1,)), ("Constant", ((1, 2) * d, 2.5)), ("Reflection", ((2, 1) * d,)),
                            ("Replication", (2,)), ("Circular", ((1, 3) * d,)))]
 MODULES = PADS + [
-    ("PixelShuffle", (2,), (1, 8, 2, 3)), ("PixelUnshuffle", (2,), (1, 2, 4, 2)), ("ChannelShuffle", (2,), (1, 4, 2, 2)),
+    ("PixelShuffle", (2,), (1, 8, 2, 3)), ("PixelUnshuffle", (2,), (1, 2, 4, 2)),
+    ("ChannelShuffle", (2,), (1, 4, 2, 2)),
     ("Unfold", ((2, 2),), (1, 2, 3, 3)), ("Fold", ((3, 3), 2), (1, 8, 4)), ("LPPool2d", (2, 2), (1, 2, 4, 4)),
     ("LPPool1d", (1.5, 3, 1), (1, 2, 5)), ("LocalResponseNorm", (3,), (2, 6, 2)),
 ]

@@ -17,7 +17,9 @@ sorting      sort argsort topk kthvalue median nanmedian quantile nanquantile un
 matrix       diagonal diag diag_embed trace einsum
 linear_algebra  torch.linalg (glassnet.linalg): inv solve det slogdet cholesky qr eigh svd pinv norms ...
 fourier      torch.fft (glassnet.fft): fft ifft rfft irfft (2-D, n-D), stft; complex parts real imag angle conj
-activation   relu leaky_relu elu gelu silu sigmoid tanh softplus softmax log_softmax
+activation   relu relu6 leaky_relu rrelu prelu threshold hardtanh softshrink hardshrink elu selu celu gelu silu
+             mish sigmoid logsigmoid hardsigmoid hardswish tanh tanhshrink softsign softplus glu softmax log_softmax
+             softmin gumbel_softmax (and the in-place relu_, elu_, ...)
 
 The fused layers below are reached through glassnet.nn.functional (as in torch.nn.functional):
 linear         linear (one node: three matrix products in the backward)
@@ -25,7 +27,12 @@ conv           conv1d/2d/3d, conv_transpose1d/2d/3d (input gradient = a transpos
 pooling        max/avg/adaptive pools, interpolate
 normalization  batch_norm layer_norm group_norm instance_norm rms_norm
 loss           cross_entropy nll_loss mse_loss l1_loss ... (cross_entropy: softmax - target in one node)
-dropout        dropout dropout1d dropout2d
+dropout        dropout dropout1d dropout2d dropout3d alpha_dropout feature_alpha_dropout
+rearrange      pixel_shuffle pixel_unshuffle channel_shuffle
+fold           unfold (im2col) and fold (col2im), each the other's backward
+unpool         max_unpool1d/2d/3d
+lp_pool        lp_pool1d/2d/3d local_response_norm
+bilinear       bilinear;   embedding_bag  embedding_bag;   grid_sample  affine_grid grid_sample
 embedding      embedding
 recurrent      rnn/lstm/gru layers and cells, backpropagation through time written out
 attention      scaled_dot_product_attention, rotary embeddings

@@ -13,7 +13,6 @@ tensor and the input is left unchanged (use the returned value).
 import functools
 import math
 import numbers
-import warnings
 from types import SimpleNamespace
 
 import numpy as np

@@ -118,8 +118,8 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     x = input.unsqueeze(0) if input.ndim == 3 else input
     blocks = _blocks(x.shape[-2:], *args)
     if min(blocks) < 1:
-        raise ValueError(f"{op}: the {args[0]} kernel (dilation {args[1]}, padding {args[2]}) does not fit the input of "
-                         f"spatial size {tuple(x.shape[-2:])}")
+        raise ValueError(f"{op}: the {args[0]} kernel (dilation {args[1]}, padding {args[2]}) does not fit the "
+                         f"input of spatial size {tuple(x.shape[-2:])}")
     kernel, dilation, padding, stride = args
     cols = Unfold.apply(x, kernel=kernel, dilation=dilation, padding=padding, stride=stride)
     return cols.squeeze(0) if input.ndim == 3 else cols

@@ -18,10 +18,10 @@ import numpy as np
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._util import as_tensor, check_broadcast, normalize_dim
+from ._util import check_broadcast
 from .elementwise import abs, clamp, exp, log, log1p, maximum, minimum, sqrt, where
 from .reduction import mean, sum
-from .shape import broadcast_to, reshape
+from .shape import reshape
 
 __all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "poisson_nll_loss",
@@ -483,7 +483,8 @@ class BinaryCrossEntropy(Function):
 
 
     def jvp(self, tx, ty):
-        """Forward mode: d loss = w ((x - y) / max(x (1 - x), 1e-12) dx + (max(log(1 - x), -100) - max(log x, -100)) dy)."""
+        """Forward mode: d loss = w ((x - y) / max(x (1 - x), 1e-12) dx
+                                       + (max(log(1 - x), -100) - max(log x, -100)) dy)."""
         x, y = (t.array for t in self.inputs)
         per = np.zeros(x.shape, x.dtype)
         if tx is not None:

@@ -1,4 +1,5 @@
-"""Optimizers (SGD, Adam, AdamW, NAdam, RAdam, Adamax, RMSprop, Adagrad, Adadelta, ASGD, LBFGS) and learning-rate schedules (`lr_scheduler`).
+"""Optimizers (SGD, Adam, AdamW, NAdam, RAdam, Adamax, RMSprop, Adagrad, Adadelta, ASGD, LBFGS) and
+learning-rate schedules (`lr_scheduler`).
 
     opt = glassnet.optim.Adam(model.parameters(), lr=1e-3)
     sched = glassnet.optim.lr_scheduler.StepLR(opt, step_size=10)

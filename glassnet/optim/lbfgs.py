@@ -202,7 +202,8 @@ class _Memory:
         state.update({
             "d": Tensor._make(self.d), "t": Tensor._make(np.asarray(self.t, dtype)),
             "old_dirs": [Tensor._make(y) for y in self.old_dirs], "old_stps": [Tensor._make(s) for s in self.old_stps],
-            "ro": [Tensor._make(np.asarray(r, dtype)) for r in self.ro], "H_diag": Tensor._make(np.asarray(self.h_diag, dtype)),
+            "ro": [Tensor._make(np.asarray(r, dtype)) for r in self.ro],
+            "H_diag": Tensor._make(np.asarray(self.h_diag, dtype)),
             "prev_flat_grad": Tensor._make(self.prev_g), "prev_loss": float(self.prev_loss),
         })
         if self.alphas is not None:  # the two-loop recursion's coefficients, padded to history_size with None

@@ -177,8 +177,8 @@ class Optimizer:
     def _state_keys(self, group):
         """The state buffers every parameter of `group` has before its update: name -> initial value
         ('step' and the other names of _flat.SCALAR_STATE: float32 numbers; others: arrays of the
-        parameter's shape filled with the value). Buffers that the update itself creates (SGD's momentum, a copy of the first gradient)
-        are not listed."""
+        parameter's shape filled with the value). Buffers that the update itself creates (SGD's momentum,
+        a copy of the first gradient) are not listed."""
         return {}
 
     def _fill_state(self, p, keys):
@@ -305,7 +305,8 @@ def _load_value(name, param, key, value):
         array = value.array if isinstance(value, Tensor) else value
         if key in SCALAR_STATE:
             if array.size != 1:
-                raise ValueError(f"{name}.load_state_dict: state '{key}' must be a single number, got shape {array.shape}")
+                raise ValueError(f"{name}.load_state_dict: state '{key}' must be a single number, got shape "
+                                 f"{array.shape}")
             return Tensor._make(np.array(array, dtype=np.float32).reshape(()))
         if array.ndim and array.shape != param.shape:
             raise ValueError(

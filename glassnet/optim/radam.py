@@ -1,4 +1,4 @@
-"""RAdam: Adam whose adaptive step is switched on gradually, as the variance of v becomes tractable (Liu et al. 2019)."""
+"""RAdam: Adam whose adaptive step is switched on gradually, once the variance of v is tractable (Liu et al. 2019)."""
 import math
 
 import numpy as np

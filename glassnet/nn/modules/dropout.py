@@ -40,7 +40,8 @@ class Dropout2d(_DropoutNd):
 
 
 class Dropout3d(_DropoutNd):
-    """In training, zero whole channels of (N, C, D, H, W) or (C, D, H, W) input with probability p; scale by 1/(1-p)."""
+    """In training, zero whole channels of (N, C, D, H, W) or (C, D, H, W) input with probability p; scale the
+    others by 1/(1-p)."""
 
     def forward(self, input):
         return dropout3d(input, self.p, self.training)

@@ -32,7 +32,8 @@ class EmbeddingBag(Module):
             raise ValueError(f"EmbeddingBag: mode has to be one of sum, mean or max, got {mode!r}")
         self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
         self.max_norm, self.norm_type, self.scale_grad_by_freq = max_norm, norm_type, scale_grad_by_freq
-        self.mode, self.sparse, self.include_last_offset, self.padding_idx = mode, sparse, include_last_offset, padding_idx
+        self.mode, self.sparse, self.padding_idx = mode, sparse, padding_idx
+        self.include_last_offset = include_last_offset
         if _weight is None:
             dtype = np.dtype(dtype) if dtype is not None else dtypes.get_default_dtype()
             self.weight = Parameter(np.empty((self.num_embeddings, self.embedding_dim), dtype))

@@ -48,7 +48,8 @@ class ParametrizationList(ModuleList):
             if not unsafe and (new.shape != original.shape or new.dtype != original.dtype):
                 raise ValueError(f"register_parametrization: right_inverse returned a tensor of shape {new.shape} and "
                                  f"dtype {new.dtype}; expected the original's {original.shape} and {original.dtype}")
-            original.array = new.array.copy() if new is not original else original.array  # same object: optimizers keep it
+            if new is not original:  # the same Parameter object gets the new values: optimizers keep it
+                original.array = new.array.copy()
             _register_parameter_or_buffer(self, "original", original)
             return
         for i, t in enumerate(new):
