@@ -398,3 +398,17 @@ def test_in_place_forms_match_torch(name, args):
     (g * g).sum().backward()
     (t * t).sum().backward()
     np.testing.assert_allclose(g_leaf.grad.array, t_leaf.grad.numpy(), rtol=1e-12)
+
+
+def test_changing_the_output_in_place_is_refused_only_where_the_backward_reads_it():
+    x = np.array([-1.0, 0.5, 2.0])
+    g, t = gn.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    for lib_x, fn in ((g, F.leaky_relu), (t, TF.leaky_relu)):  # its slope reads a mask of x: fine in both
+        y = fn(lib_x * 1.0, 0.1)
+        y.add_(1)
+        y.sum().backward()
+    np.testing.assert_allclose(g.grad.array, t.grad.numpy())
+    y = F.sigmoid(g * 1.0)  # its slope reads y: PyTorch's error
+    y.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()

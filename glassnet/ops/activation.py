@@ -51,11 +51,14 @@ class Pointwise(Function):
     """y = f(x) elementwise.   dx = dy * f'(x);  forward mode: dy = f'(x) dx.   Shapes: all like x.
 
     A subclass writes `forward` and `slope(m, x, y)` = f'(x), with `m` one of _ON_ARRAYS / _ON_TENSORS
-    (see the module docstring). Slopes that read only masks or y set `saves_inputs = False`.
+    (see the module docstring). Slopes that read only masks or y set `saves_inputs = False`; those that read
+    y set `reads_output = True` (y is None otherwise, so changing the output in place later is allowed).
     """
 
+    reads_output = False
+
     def backward(self, dy):
-        return dy * self.slope(_ON_TENSORS, self.inputs[0], self.output())
+        return dy * self.slope(_ON_TENSORS, self.inputs[0], self.output() if self.reads_output else None)
 
     def jvp(self, dx):
         return None if dx is None else dx * self.slope(_ON_ARRAYS, self.inputs[0].array, self._outputs[0])
@@ -75,7 +78,7 @@ class ReLU(Pointwise):
         return np.maximum(x, np.zeros((), x.dtype))
 
     def slope(self, m, x, y):
-        return m.const(self.mask, y)
+        return m.const(self.mask, x)
 
 
 def relu(input, inplace=False):
@@ -96,7 +99,7 @@ class LeakyReLU(Pointwise):
         return np.where(self.mask, x, x * self.factor)
 
     def slope(self, m, x, y):
-        return m.const(self.factor, y)
+        return m.const(self.factor, x)
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
@@ -128,7 +131,7 @@ class Threshold(Pointwise):
         return np.where(self.mask, x, np.asarray(value, x.dtype))
 
     def slope(self, m, x, y):
-        return m.const(self.mask, y)
+        return m.const(self.mask, x)
 
 
 def threshold(input, threshold, value, inplace=False):
@@ -147,7 +150,7 @@ class Hardtanh(Pointwise):
         return np.clip(x, x.dtype.type(lo), x.dtype.type(hi))
 
     def slope(self, m, x, y):
-        return m.const(self.mask, y)
+        return m.const(self.mask, x)
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
@@ -175,7 +178,7 @@ class Softshrink(Pointwise):
         return np.where(self.mask, x - np.sign(x) * x.dtype.type(lambd), np.zeros((), x.dtype))
 
     def slope(self, m, x, y):
-        return m.const(self.mask, y)
+        return m.const(self.mask, x)
 
 
 def softshrink(input, lambd=0.5):
@@ -197,7 +200,7 @@ class Hardshrink(Pointwise):
         return np.where(self.mask, x, np.zeros((), x.dtype))
 
     def slope(self, m, x, y):
-        return m.const(self.mask, y)
+        return m.const(self.mask, x)
 
 
 def hardshrink(input, lambd=0.5):
@@ -262,6 +265,7 @@ class ELU(Pointwise):
     """
 
     saves_inputs = False
+    reads_output = True
 
     def forward(self, x, alpha, scale, input_scale):
         self.mask = x > 0
@@ -308,6 +312,7 @@ class Sigmoid(Pointwise):
     """y = 1 / (1 + e^-x) (stable for large |x|).   f'(x) = y (1 - y)."""
 
     saves_inputs = False
+    reads_output = True
 
     def forward(self, x):
         return _stable_sigmoid(x)
@@ -346,7 +351,7 @@ class Hardsigmoid(Pointwise):
         return np.clip(x / x.dtype.type(6) + x.dtype.type(0.5), 0, 1).astype(x.dtype, copy=False)
 
     def slope(self, m, x, y):
-        return m.const(self.mask, y) / 6
+        return m.const(self.mask, x) / 6
 
 
 def hardsigmoid(input, inplace=False):
@@ -377,6 +382,7 @@ class Tanh(Pointwise):
     """y = tanh x.   f'(x) = 1 - y^2."""
 
     saves_inputs = False
+    reads_output = True
 
     def forward(self, x):
         return np.tanh(x)
