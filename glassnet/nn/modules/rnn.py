@@ -3,6 +3,7 @@
 Names, signatures, parameter names and shapes, gate orders, initialisation and return values are
 PyTorch's, so state dicts load both ways. Each layer and direction of a sequence module runs as one
 fused operation with hand-written backpropagation through time (see glassnet/ops/recurrent.py).
+RNN, LSTM and GRU also take a PackedSequence (nn.utils.rnn) and return one (see RNNBase._run_packed).
 """
 import math
 import numbers
