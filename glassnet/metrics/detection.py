@@ -20,7 +20,7 @@ import numpy as np
 
 from ..models.boxes import box_iou
 
-__all__ = ["average_precision", "average_precision_per_class", "mean_average_precision"]
+__all__ = ["average_precision", "precision_recall", "average_precision_per_class", "mean_average_precision"]
 
 
 def average_precision(recall, precision):
@@ -53,7 +53,9 @@ def _class_ranking(predictions, targets, cls):
     return found, truths
 
 
-def _class_ap(predictions, targets, cls, iou_threshold):
+def precision_recall(predictions, targets, cls, iou_threshold=0.5):
+    """(recall, precision) after each of the class's predictions, best score first, over all images; None
+    when the class has no ground-truth box. Inputs as for `average_precision_per_class`."""
     found, truths = _class_ranking(predictions, targets, cls)
     n_truths = sum(len(t) for t in truths)
     if n_truths == 0:
@@ -68,7 +70,7 @@ def _class_ap(predictions, targets, cls, iou_threshold):
         if overlaps[best] >= iou_threshold and not taken[i][best]:
             taken[i][best], hits[k] = True, 1.0
     tp = np.cumsum(hits)
-    return average_precision(tp / n_truths, tp / np.arange(1, len(found) + 1))
+    return tp / n_truths, tp / np.arange(1, len(found) + 1)
 
 
 def average_precision_per_class(predictions, targets, iou_threshold=0.5):
@@ -80,7 +82,7 @@ def average_precision_per_class(predictions, targets, iou_threshold=0.5):
         raise ValueError(f"mean_average_precision: {len(predictions)} predictions but {len(targets)} targets; "
                          "expected one of each per image")
     classes = sorted({int(c) for i, t in enumerate(targets) for c in _field(t, "labels", i, "target")})
-    return {c: _class_ap(predictions, targets, c, iou_threshold) for c in classes}
+    return {c: average_precision(*precision_recall(predictions, targets, c, iou_threshold)) for c in classes}
 
 
 def mean_average_precision(predictions, targets, iou_threshold=0.5):
