@@ -4,7 +4,8 @@ cosine schedule."""
 from .batches import DrawnBatches, EpochBatches
 from .checkpoint import CheckpointError, checkpoint_file, load_checkpoint
 from .loop import Experiment, LoopResult, TrainingDiverged, train
+from .players import Player, Players
 from .schedules import WarmupCosineLR
 
 __all__ = ["Experiment", "train", "LoopResult", "TrainingDiverged", "EpochBatches", "DrawnBatches",
-           "CheckpointError", "checkpoint_file", "load_checkpoint", "WarmupCosineLR"]
+           "CheckpointError", "checkpoint_file", "load_checkpoint", "WarmupCosineLR", "Player", "Players"]

@@ -9,6 +9,9 @@ the evaluation) and `train` runs it. The loop counts optimizer steps; one step i
         (loss / grad_accum).backward()
     clip the gradient norm (optional); optimizer.step(); optimizer.zero_grad(); scheduler.step()
 
+(A game, such as a GAN, gives `Players` as its optimizer: several optimizers take turns on each
+batch, each after the backward of its own loss; see glassnet.train.players.)
+
 Every `log_every` steps the mean training loss since the last record goes to metrics.jsonl; every
 `eval_every` steps and at the end `evaluate(model)` gives a dict of metrics, logged, and the
 'last' checkpoint is written (and 'best' when the monitored metric improves).
@@ -33,6 +36,7 @@ from ..random import default_generator
 from .checkpoint import save_checkpoint
 from .evaluation import lm_loss
 from .log import MetricsLog
+from .players import Players
 from .progress import Progress
 from .signals import StopSignals
 
@@ -63,7 +67,7 @@ class Experiment:
     report: Optional[Callable] = None  # report(model, run_dir) -> summary entries; writes examples, pictures
     items: Callable = _first_len  # items(batch): how many images, characters, problems a batch holds
     unit: str = "seq"  # what items are, for the throughput: img, char, tok, seq
-    extra: dict = field(default_factory=dict)  # saved in every checkpoint (a text model's vocabulary)
+    extra: dict = field(default_factory=dict)  # saved in every checkpoint, restored on resume (a vocabulary)
 
     def __post_init__(self):
         if self.mode not in ("min", "max"):
@@ -72,6 +76,8 @@ class Experiment:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"Experiment: {name} must be a positive int, got {value!r}")
+        if isinstance(self.optimizer, Players) and self.grad_accum != 1:
+            raise ValueError(f"Experiment: Players take one batch a step, grad_accum must be 1, got {self.grad_accum}")
 
 
 class TrainingDiverged(RuntimeError):
@@ -149,6 +155,7 @@ class _Loop:
         self.schedule_steps = loop["schedule_steps"]
         self.log_window, self.eval_window = _Window(loop["log_window"]), _Window(loop["eval_window"])
         self.recent = loop["recent"]
+        exp.extra.update(checkpoint.get("extra") or {})  # what the recipe keeps across resumes
         self.saved_step = self.step
         self.log.truncate_after(self.step)
 
@@ -164,14 +171,24 @@ class _Loop:
 
     # ---- one optimizer step -----------------------------------------------------------------------
     def optimizer_step(self):
-        """Forward and backward over grad_accum micro-batches, then the update. Returns (items, means)."""
+        """One step (the gradient step, or the players' turns), then the schedule. Returns (items, means)."""
+        exp = self.exp
+        window, items = self.players_turns() if isinstance(exp.optimizer, Players) else self.gradient_step()
+        if exp.scheduler is not None and self.step < self.schedule_steps:
+            exp.scheduler.step()
+        self.step += 1
+        means = window.means()
+        self.log_window.add(means, items)
+        self.eval_window.add(means, items)
+        return items, means
+
+    def gradient_step(self):
+        """Forward and backward over grad_accum micro-batches, then the update. Returns (window, items)."""
         exp, window, items = self.exp, _Window(), 0
         for _ in range(exp.grad_accum):
             batch = exp.batches.next()
             loss, figures = _split(exp.loss(exp.model, batch))
-            value = loss.item()
-            if not math.isfinite(value):
-                raise TrainingDiverged(_divergence_message(value, self.step + 1, self.last_path, self.saved_step))
+            value = self.checked(loss)
             (loss / exp.grad_accum if exp.grad_accum > 1 else loss).backward()
             n = exp.items(batch)
             window.add({"loss": value, **figures}, n)
@@ -182,13 +199,30 @@ class _Loop:
             nn.utils.clip_grad_norm_(exp.model.parameters(), exp.clip_grad_norm)
         exp.optimizer.step()
         exp.optimizer.zero_grad()
-        if exp.scheduler is not None and self.step < self.schedule_steps:
-            exp.scheduler.step()
-        self.step += 1
-        means = window.means()
-        self.log_window.add(means, items)
-        self.eval_window.add(means, items)
-        return items, means
+        return window, items
+
+    def players_turns(self):
+        """Several optimizers taking turns on one batch (glassnet.train.players)."""
+        exp, window, figures = self.exp, _Window(), {}
+        batch = exp.batches.next()
+        for player in exp.optimizer.players:
+            loss, more = _split(player.loss(exp.model, batch))
+            figures.update({f"{player.name}_loss": self.checked(loss), **more})
+            exp.optimizer.zero_grad()
+            loss.backward()
+            if exp.clip_grad_norm:
+                nn.utils.clip_grad_norm_(exp.optimizer.parameters(player), exp.clip_grad_norm)
+            player.optimizer.step()
+        exp.optimizer.zero_grad()
+        window.add(figures, exp.items(batch))
+        return window, exp.items(batch)
+
+    def checked(self, loss):
+        """The loss's value; TrainingDiverged when it is NaN or infinite."""
+        value = loss.item()
+        if not math.isfinite(value):
+            raise TrainingDiverged(_divergence_message(value, self.step + 1, self.last_path, self.saved_step))
+        return value
 
     # ---- records ----------------------------------------------------------------------------------
     def _where(self):
