@@ -218,6 +218,7 @@ def test_nested_values_are_small_tables():
     rows = value_html("detections", [{"label": 3, "score": 0.5}, {"label": 7, "score": 0.25}])
     assert rows.count("<tr>") == 3 and "{" not in rows
     assert value_html("values", list(range(20))).endswith("\u2026 (20 values)")
+    assert value_html("wrong_examples", []) == "none"
 
 
 # ---- the pictures the report shows -------------------------------------------------------------------------

@@ -103,6 +103,8 @@ def value_html(name, value):
     """Any JSON value as HTML: a scalar as escaped text, a dict or list as a small table."""
     if is_scalar(value):
         return html.escape(format_value(name, value))
+    if not value:
+        return "none"  # wrong_examples: [] - nothing was wrong
     if isinstance(value, dict):
         return _dict_html(name, value)
     if all(is_scalar(v) for v in value):
