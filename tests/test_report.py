@@ -261,3 +261,20 @@ def test_training_curves_show_accuracy_in_percent_beside_the_running_accuracy():
     assert loss.get_yscale() == "log" and loss.yaxis.get_major_formatter()(0.1, 0) == "0.1"
     assert accuracy.get_ylabel() == "%" and np.allclose(accuracy.lines[1].get_ydata(), [50, 70])
     assert [line.get_label() for line in accuracy.lines] == ["train accuracy (running)", "test_accuracy"]
+
+
+def test_training_curves_put_the_variants_of_one_metric_in_one_panel():
+    records = [{"split": "eval", "step": s, "test_accuracy_plain8": 0.2 + s / 100, "test_accuracy_resnet8": 0.3,
+                "test_mean_iou": 0.5, "test_foreground_iou": 0.1 * s} for s in (10, 20)]
+    fig = plot_training_curves(records, title="degradation")
+    assert [ax.get_title() for ax in fig.axes] == ["loss", "test accuracy", "test mean IoU", "test foreground IoU"]
+    assert [line.get_label() for line in fig.axes[1].lines] == ["test_accuracy_plain8", "test_accuracy_resnet8"]
+
+
+def test_training_curves_take_the_running_value_from_the_eval_records_when_train_records_lack_it():
+    records = [{"split": "train", "step": s, "loss": 1.0 / s, "q": 2.0} for s in (5, 10, 15, 20)]
+    records += [{"split": "eval", "step": s, "eval_return": 10.0 * s, "train_return": 5.0 * s} for s in (10, 20)]
+    ret = plot_training_curves(records, title="dqn").axes[1]
+    assert ret.get_title() == "eval return"
+    assert [line.get_label() for line in ret.lines] == ["train return (running)", "eval_return"]
+    assert list(ret.lines[0].get_ydata()) == [50.0, 100.0]

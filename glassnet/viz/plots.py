@@ -20,13 +20,14 @@ def plot_training_curves(records, path=None, title="training"):
     The first panel holds the losses: each training loss of the train records (running means: loss,
     or a GAN's d_loss and g_loss) and each evaluated loss. Then one panel per other evaluation metric,
     each on its own scale (accuracies and other fractions in %), with the train records' running value
-    of the same metric beside it when there is one (accuracy beside test_accuracy). A count that never
-    changes (the number of test images) is no curve and is left out. Returns the figure; writes it to
-    `path` when given."""
+    of the same metric beside it when there is one (accuracy beside test_accuracy); variants of one
+    metric share a panel (test_accuracy_plain8 and test_accuracy_resnet8). A count that never changes
+    (the number of test images) is no curve and is left out. Returns the figure; writes it to `path`
+    when given."""
     evals = [r for r in records if r.get("split") == "eval"]
     train = _running_means([r for r in records if r.get("split") == "train"], evals)
     eval_keys = [k for k in _numeric_keys(evals) if not k.startswith("train_") and not _is_count(evals, k)]
-    metrics = [k for k in eval_keys if "loss" not in k]
+    metrics = _panels([k for k in eval_keys if "loss" not in k])
     panels = 1 + len(metrics)
     cols = min(3, panels)
     rows = -(-panels // cols)
@@ -34,8 +35,8 @@ def plot_training_curves(records, path=None, title="training"):
     fig.set_layout_engine("constrained")
     axes = fig.subplots(rows, cols, squeeze=False, sharex=True).ravel()
     _plot_losses(axes[0], train, evals, [k for k in eval_keys if "loss" in k])
-    for ax, key in zip(axes[1:], metrics):
-        _plot_metric(ax, train, evals, key)
+    for ax, keys in zip(axes[1:], metrics):
+        _plot_metrics(ax, train, evals, keys)
     for ax in axes[panels:]:
         fig.delaxes(ax)
     for ax in axes[:panels]:
@@ -99,18 +100,35 @@ def _plot_losses(ax, train, evals, eval_losses):
         _plain_log_labels(ax)
 
 
-def _plot_metric(ax, train, evals, key):
-    """One evaluation metric, and the train records' running value of the same metric (test_accuracy and
-    accuracy) when they have one; fractions in %."""
+def _panels(metrics):
+    """The metrics grouped into panels: the variants of one metric (test_accuracy_plain8,
+    test_accuracy_resnet8: a metric's name and a suffix) together, every other metric alone."""
+    from ._report_format import is_fraction
+
+    bases = [key.rsplit("_", 1)[0] for key in metrics]
+    shared = {b for b in bases if bases.count(b) > 1 and is_fraction(b)}
+    groups = {}
+    for key, base in zip(metrics, bases):
+        groups.setdefault(base if base in shared else key, []).append(key)
+    return list(groups.values())
+
+
+def _plot_metrics(ax, train, evals, keys):
+    """Evaluation metrics, each with the training's running value of the same metric when there is one
+    (accuracy beside test_accuracy, train_return beside eval_return); fractions in %."""
     from ._report_format import in_percent, readable
 
-    running = key.split("_", 1)[1] if key.startswith(("test_", "val_")) else None
-    percent = in_percent(key, [float(v) for v in _series(evals, key)[1]])
+    percent = all(in_percent(key, [float(v) for v in _series(evals, key)[1]]) for key in keys)
     scale = 100.0 if percent else 1.0
-    if running in _numeric_keys(train):
-        _draw(ax, train, running, f"train {running} (running)", "-", scale)
-    _draw(ax, evals, key, key, "o-", scale)
-    ax.set(title=readable(key), ylabel="%" if percent else None)
+    for key in keys:
+        running = key.split("_", 1)[1] if key.startswith(("test_", "val_", "eval_")) else None
+        if running in _numeric_keys(train):
+            _draw(ax, train, running, f"train {running} (running)", "-", scale)
+        elif f"train_{running}" in _numeric_keys(evals):  # the mean since the previous evaluation
+            _draw(ax, evals, f"train_{running}", f"train {running} (running)", "-", scale)
+        _draw(ax, evals, key, key, "o-", scale)
+    title = keys[0] if len(keys) == 1 else keys[0].rsplit("_", 1)[0]
+    ax.set(title=readable(title), ylabel="%" if percent else None)
 
 
 def _plain_log_labels(ax):
