@@ -97,6 +97,8 @@ JVP = {
                                                              align_corners=False), align_corners=False),
     "embedding_bag": lambda lib, x: lib.nn.functional.embedding_bag(lib.tensor([0, 2, 1, 2]), x, lib.tensor([0, 1]),
                                                                     mode="sum"),
+    "max_unpool": lambda lib, x: lib.nn.functional.max_unpool1d(x.reshape(1, 3, 4), lib.tensor(
+        [[[1, 2, 5, 6], [0, 3, 4, 7], [1, 3, 4, 6]]]), 2),
 }
 
 
@@ -117,7 +119,7 @@ def test_jvp_matches_torch_func(name):
     np.testing.assert_allclose(ours.array, theirs.numpy(), rtol=1e-9, atol=1e-12)
 
 
-@pytest.mark.parametrize("name", ["unfold", "fold", "lp_pool", "local_response_norm", "grid_sample"])
+@pytest.mark.parametrize("name", ["unfold", "fold", "lp_pool", "local_response_norm", "grid_sample", "max_unpool"])
 def test_second_order_matches_torch(name):
     check_second_order(lambda t: JVP[name](gn, t) ** 2, [(3, 4)], torch_fn=lambda t: JVP[name](torch, t) ** 2)
 
@@ -165,6 +167,13 @@ def test_bilinear_and_embedding_bag_modules():
     w = gn.nn.Bilinear(3, 2, 400).weight.array
     assert -bound <= w.min() and w.max() <= bound and w.max() > 0.9 * bound
     assert np.all(gn.nn.EmbeddingBag(5, 2, padding_idx=1).weight.array[1] == 0)
+    table = np.random.default_rng(0).standard_normal((6, 3)).astype(np.float32)
+    ours = gn.nn.EmbeddingBag.from_pretrained(gn.tensor(table), mode="sum")
+    theirs = torch.nn.EmbeddingBag.from_pretrained(torch.tensor(table), mode="sum")
+    assert not ours.weight.requires_grad and repr(ours) == repr(theirs)
+    ids, offsets = np.array([1, 5, 2, 2]), np.array([0, 2])
+    np.testing.assert_allclose(ours(gn.tensor(ids), gn.tensor(offsets)).array,
+                               theirs(torch.tensor(ids), torch.tensor(offsets)).numpy(), rtol=1e-6)
 
 
 def test_dropout_variants():

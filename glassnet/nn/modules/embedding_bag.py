@@ -44,6 +44,17 @@ class EmbeddingBag(Module):
                                  f"{(self.num_embeddings, self.embedding_dim)}")
             self.weight = Parameter(_weight)
 
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze=True, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
+                        mode="mean", sparse=False, include_last_offset=False, padding_idx=None):
+        """An EmbeddingBag whose table is `embeddings` (2-D, shared, not copied); frozen unless freeze=False."""
+        if embeddings.ndim != 2:
+            raise ValueError(f"EmbeddingBag.from_pretrained: embeddings must be 2-D, got shape {tuple(embeddings.shape)}")
+        bag = cls(embeddings.shape[0], embeddings.shape[1], max_norm, norm_type, scale_grad_by_freq, mode, sparse,
+                  embeddings, include_last_offset, padding_idx)
+        bag.weight.requires_grad_(not freeze)
+        return bag
+
     def reset_parameters(self):
         init.normal_(self.weight)
         if self.padding_idx is not None:
