@@ -11,16 +11,16 @@
                                padding_mode zeros (pixels outside read as 0), border (coordinates clipped to the
                                image) or reflection (reflected at the borders, then clipped).
 
-Both are composed of Tensor operations (matmul; arithmetic on the coordinates, gather of the pixel values with
-the corner indices and in-bounds masks as constants), so the gradients with respect to the input AND the grid
-(or theta), and every higher derivative, come from those operations.
+Both are composed of Tensor operations (matmul; arithmetic on the coordinates; RowGather, a gather of pixel rows
+whose backward is one bincount, with the corner indices and in-bounds masks as constants), so the gradients with
+respect to the input AND the grid (or theta), and every higher derivative, come from those operations.
 """
 import numpy as np
 
+from ..autograd.function import Function
 from ..tensor import Tensor
 from .elementwise import abs, clamp, where
-from .indexing import gather
-from .shape import reshape, transpose
+from .shape import permute, reshape, transpose
 
 __all__ = ["affine_grid", "grid_sample"]
 
@@ -87,13 +87,56 @@ def _source_coordinates(coord, n, padding_mode, align_corners):
     return coord
 
 
-def _read(flat, ix, iy, size, channels):
-    """flat (N, C, H W) read at integer pixels (ix, iy) (arrays (N, P)); 0 where outside the image."""
-    h, w = size
-    inside = (ix >= 0) & (ix < w) & (iy >= 0) & (iy < h)
-    index = np.where(inside, iy * w + ix, 0).astype(np.int64)  # (N, P)
-    values = gather(flat, 2, Tensor._make(np.repeat(index[:, None, :], channels, axis=1)))  # (N, C, P)
-    return values * Tensor._make(inside[:, None, :].astype(flat.dtype))
+class RowGather(Function):
+    """y[k] = x[index[k]]: rows of a matrix x (R, C) -> y (K, C) (pixels read at the sampling points).
+
+    Backward: dx = RowScatter(dy) (the rows added back where they were read, one bincount); forward mode: the
+    same gather of the tangent. Linear, with RowScatter as its adjoint, so derivatives of every order work.
+    """
+
+    saves_inputs = False
+
+    def forward(self, x, index):
+        self.index, self.rows = index, x.shape[0]
+        return x[index]
+
+    def backward(self, dy):
+        return RowScatter.apply(dy, index=self.index, rows=self.rows)
+
+    def jvp(self, dx):
+        return None if dx is None else dx[self.index]
+
+
+class RowScatter(Function):
+    """y = zeros (R, C) with y[index[k]] += x[k] (the adjoint of RowGather).   dx = RowGather(dy)."""
+
+    saves_inputs = False
+
+    def forward(self, x, index, rows):
+        self.index, self.rows = index, rows
+        return _scatter_rows(x, index, rows)
+
+    def backward(self, dy):
+        return RowGather.apply(dy, index=self.index)
+
+    def jvp(self, dx):
+        return None if dx is None else _scatter_rows(dx, self.index, self.rows)
+
+
+def _scatter_rows(x, index, rows):
+    """zeros (rows, C) with x's rows added at `index`: one bincount over (row, column) positions."""
+    c = x.shape[1]
+    target = (index[:, None] * c + np.arange(c)).ravel()
+    return np.bincount(target, weights=x.ravel(), minlength=rows * c).reshape(rows, c).astype(x.dtype, copy=False)
+
+
+def _read(pixels, ix, iy, width, height):
+    """pixels (N H W, C) read at integer positions (ix, iy) (arrays (N, P)) -> (values (N P, C), in-bounds
+    mask (N P, 1) as a constant: 0 where (ix, iy) is outside the image)."""
+    inside = (ix >= 0) & (ix < width) & (iy >= 0) & (iy < height)
+    index = np.where(inside, iy * width + ix, 0) + (np.arange(ix.shape[0]) * (width * height))[:, None]
+    mask = Tensor._make(inside.reshape(-1, 1).astype(pixels.dtype))
+    return RowGather.apply(pixels, index=index.reshape(-1)), mask
 
 
 def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
@@ -114,14 +157,19 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     points = reshape(grid, (n, -1, 2))  # (N, P, 2)
     x = _source_coordinates(points[:, :, 0], w, padding_mode, bool(align_corners))  # (N, P)
     y = _source_coordinates(points[:, :, 1], h, padding_mode, bool(align_corners))
-    flat = reshape(input, (n, c, h * w))
+    pixels = reshape(permute(input, (0, 2, 3, 1)), (n * h * w, c))  # one row per pixel: its C values
     if mode == "nearest":
-        result = _read(flat, np.rint(x.array).astype(np.int64), np.rint(y.array).astype(np.int64), (h, w), c)
-        return reshape(result, (n, c) + out)
-    x0, y0 = np.floor(x.array), np.floor(y.array)
-    fx = reshape(x - Tensor._make(x0.astype(x.dtype)), (n, 1, -1))  # (N, 1, P)
-    fy = reshape(y - Tensor._make(y0.astype(y.dtype)), (n, 1, -1))
-    x0, y0 = x0.astype(np.int64), y0.astype(np.int64)
-    result = (_read(flat, x0, y0, (h, w), c) * (1 - fx) * (1 - fy) + _read(flat, x0 + 1, y0, (h, w), c) * fx * (1 - fy)
-              + _read(flat, x0, y0 + 1, (h, w), c) * (1 - fx) * fy + _read(flat, x0 + 1, y0 + 1, (h, w), c) * fx * fy)
-    return reshape(result, (n, c) + out)
+        values, inside = _read(pixels, np.rint(x.array).astype(np.int64), np.rint(y.array).astype(np.int64), w, h)
+        result = values * inside
+    else:
+        x0, y0 = np.floor(x.array), np.floor(y.array)
+        fx = reshape(x - Tensor._make(x0.astype(x.dtype)), (-1, 1))  # (N P, 1)
+        fy = reshape(y - Tensor._make(y0.astype(y.dtype)), (-1, 1))
+        x0, y0 = x0.astype(np.int64), y0.astype(np.int64)
+        result = None
+        for dx, dy, weight in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy),
+                               (1, 1, fx * fy)):
+            values, inside = _read(pixels, x0 + dx, y0 + dy, w, h)
+            term = values * (weight * inside)
+            result = term if result is None else result + term
+    return reshape(permute(reshape(result, (n, -1, c)), (0, 2, 1)), (n, c) + out)  # (N P, C) -> (N, C, Ho, Wo)
