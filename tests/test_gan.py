@@ -29,8 +29,9 @@ class TorchGenerator(tnn.Module):
 class TorchDiscriminator(tnn.Module):
     def __init__(self, c):
         super().__init__()
-        self.net = tnn.Sequential(tnn.Conv2d(1, c, 4, 2, 1), tnn.LeakyReLU(0.2), tnn.Conv2d(c, 2 * c, 4, 2, 1, bias=False),
-                                  tnn.BatchNorm2d(2 * c), tnn.LeakyReLU(0.2), tnn.Conv2d(2 * c, 1, 7))
+        self.net = tnn.Sequential(tnn.Conv2d(1, c, 4, 2, 1), tnn.LeakyReLU(0.2),
+                                  tnn.Conv2d(c, 2 * c, 4, 2, 1, bias=False), tnn.BatchNorm2d(2 * c), tnn.LeakyReLU(0.2),
+                                  tnn.Conv2d(2 * c, 1, 7))
 
     def forward(self, x):
         return self.net(x).reshape(len(x))

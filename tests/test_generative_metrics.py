@@ -126,7 +126,7 @@ def test_a_changed_or_damaged_file_is_refused(tmp_path, monkeypatch):
 def test_images_must_be_mnist_sized_and_in_the_unit_interval():
     with pytest.raises(ValueError, match=r"mnist_features: expected MNIST-sized images \(N, 28, 28\)"):
         mnist_scores(np.zeros((4, 32, 32)))
-    with pytest.raises(ValueError, match=r"expected pixel values in \[0, 1\] \(MNIST / 255\), got values in \[0, 255\]"):
+    with pytest.raises(ValueError, match=r"pixel values in \[0, 1\] \(MNIST / 255\), got values in \[0, 255\]"):
         mnist_scores(np.full((4, 28, 28), 255.0) * (np.arange(4) > 0)[:, None, None])
 
 

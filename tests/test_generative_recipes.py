@@ -55,8 +55,9 @@ def test_gan_mnist_short_run_and_frames_kept_across_a_resume(tmp_path):
     assert first["steps"] == 79 and first["scored_images"] == 500
     summary = recipe.run(GANConfig(**{**config.__dict__, "epochs": 2}), str(tmp_path),
                          resume=str(tmp_path / "checkpoints" / "last.safetensors"))
-    frames = load_checkpoint(tmp_path / "checkpoints" / "last.safetensors")["extra"]["frames"]
-    assert len(frames) == 5 and frames[0].shape == (64, 1, 28, 28)  # steps 40, 79 (first run), 80, 120, 158
+    extra = load_checkpoint(tmp_path / "checkpoints" / "last.safetensors")["extra"]
+    assert extra["frame_steps"] == [40, 79, 80, 120, 158] and extra["step"] == 158  # the first run's kept
+    assert len(extra["frames"]) == 5 and extra["frames"][0].shape == (64, 1, 28, 28)
     # a freshly initialised generator draws grey images: 1348 (500 samples); 158 steps take it to about 950
     assert summary["frechet_distance"] < 1150
     assert _pictures(tmp_path) == ["curves.png", "losses.png", "progress.gif", "progress.png", "samples.png"]

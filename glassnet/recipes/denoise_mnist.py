@@ -6,8 +6,8 @@ Input: a digit with Gaussian noise of standard deviation 0.5 added to every pixe
 target: the clean digit; loss: the binary cross-entropy of the output's logits against the clean
 pixel intensities (why not the squared error: glassnet.models.autoencoder). A fresh noise draw for
 every training image at every epoch (from glassnet's default generator, so resumed runs draw the
-same), one fixed draw for the test set. The evaluation after every epoch gives the PSNR (peak signal-to-noise ratio) of the noisy
-input and of the model's output against the clean test digits,
+same), one fixed draw for the test set. The evaluation after every epoch gives the PSNR (peak
+signal-to-noise ratio) of the noisy input and of the model's output against the clean test digits,
 
     PSNR = 10 log10(1 / MSE)  decibels (peak value 1), per image, averaged over the test images,
 

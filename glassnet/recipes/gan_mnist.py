@@ -49,8 +49,9 @@ class GANConfig(PixelsConfig):
 
 
 class _Game:
-    """The players' losses, the evaluations and the pictures of a GAN run. extra["frames"] (the
-    fixed-noise samples at each evaluation, uint8) is the Experiment's, which checkpoints keep."""
+    """The players' losses, the evaluations and the pictures of a GAN run. `extra` is the Experiment's,
+    which checkpoints keep: the steps done, and the fixed-noise samples at each evaluation (uint8) with
+    their steps."""
 
     def __init__(self, config, extra):
         self.config, self.extra, self.fake = config, extra, None
@@ -61,9 +62,10 @@ class _Game:
         self.fake = model.generator(randn((len(real), self.config.latent_dim)))  # kept for the generator's turn
         real_logits, fake_logits = model.discriminator(real), model.discriminator(self.fake.detach())
         return discriminator_loss(real_logits, fake_logits), {
-            "d_real": float(real_logits.sigmoid().mean().item()), "d_fake": float(fake_logits.sigmoid().mean().item())}
+            "d_real": real_logits.sigmoid().mean().item(), "d_fake": fake_logits.sigmoid().mean().item()}
 
     def generator_loss(self, model, batch):
+        self.extra["step"] += 1  # the generator's turn ends each step of the loop
         return generator_loss(model.discriminator(self.fake))
 
     def _samples(self, model, n, seed):
@@ -74,19 +76,20 @@ class _Game:
 
     def evaluate(self, model):
         self.extra["frames"].append(np.round(255 * (model.generator(self.fixed_z).array + 1) / 2).astype(np.uint8))
+        self.extra["frame_steps"].append(self.extra["step"])
         return scores(self._samples(model, self.config.eval_samples, self.config.seed + 3))
 
     def final_test(self, model):
         return scores(self._samples(model, self.config.test_samples, self.config.seed + 5))
 
-    def pictures(self, model, run_dir, steps):
+    def pictures(self, model, run_dir):
         from ..train.log import read_metrics
         from ..viz.generative import plot_digit_grid, plot_digit_rows, plot_players, save_animation, tile
 
         with evaluating(model):
             samples = self._samples(model, 100, self.config.seed + 6)
         frames = [np.asarray(getattr(f, "array", f)) / 255 for f in self.extra["frames"]]  # Tensors after a resume
-        at = [min((i + 1) * self.config.eval_every, steps) for i in range(len(frames))]
+        at = self.extra["frame_steps"]
         paths = [plot_path(run_dir, name) for name in ("samples.png", "progress.png", "progress.gif", "losses.png")]
         plot_digit_grid(samples, paths[0], title="100 samples of the generator")
         shown = np.linspace(0, len(frames) - 1, min(len(frames), 8)).round().astype(int)
@@ -100,7 +103,7 @@ class _Game:
 def build(config):
     train = load_pixels(config, True)
     model = GAN(config.latent_dim, config.channels)
-    extra = {"frames": []}
+    extra = {"step": 0, "frames": [], "frame_steps": []}
     game = _Game(config, extra)
     betas = (config.beta1, 0.999)
     players = Players(Player("d", game.discriminator_loss, optim.Adam(model.discriminator.parameters(), config.lr,
@@ -108,11 +111,10 @@ def build(config):
                       Player("g", game.generator_loss, optim.Adam(model.generator.parameters(), config.lr,
                                                                   betas=betas)))
     batches = shuffled_batches(config, Tensor._make(train.array * 2 - 1))  # tanh's range
-    steps = config.epochs * len(batches)
-    return Experiment(model, players, batches, steps=steps, evaluate=game.evaluate, eval_every=config.eval_every,
+    return Experiment(model, players, batches, steps=config.epochs * len(batches), evaluate=game.evaluate, eval_every=config.eval_every,
                       test=game.final_test, monitor="frechet_distance", mode="min", log_every=50, unit="img",
                       clip_grad_norm=config.clip_grad_norm, extra=extra,
-                      report=(lambda m, run_dir: game.pictures(m, run_dir, steps)) if config.pictures else None)
+                      report=game.pictures if config.pictures else None)
 
 
 register(Recipe("gan-mnist", "DCGAN on MNIST: Fréchet distance and classifier score of 10,000 samples, samples "

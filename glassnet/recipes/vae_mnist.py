@@ -21,6 +21,7 @@ import numpy as np
 
 from ..creation import bernoulli, randn
 from ..models.vae import ConvVAE, importance_weighted_nll
+from ..nn.utils import evaluating
 from ..random import Generator
 from ..tensor import Tensor
 from . import Recipe, register
@@ -73,7 +74,6 @@ class _VAETask:
         return {**out, "test_nll_iw": float(nll.mean()), "iw_samples": k, "test_images": len(self.test)}
 
     def pictures(self, model, run_dir):
-        from ..nn.utils import evaluating
         from ..viz.generative import plot_digit_grid, plot_digit_rows, plot_latent_walk
 
         paths = [plot_path(run_dir, "samples.png"), plot_path(run_dir, "reconstructions.png")]
