@@ -2,8 +2,8 @@
 
 Most are elementwise, y = f(x): each class writes f in `forward` and its slope f'(x) once, in
 `slope(m, x, y)`, where `m` holds the few functions a slope needs either on NumPy arrays (for the
-forward-mode rule, dy = f'(x) dx) or on Tensors (for the backward, dx = dy f'(x), which is then itself
-recorded when create_graph=True, so second derivatives work). Masks such as [x > 0] are constants.
+forward-mode rule, dy = f'(x) dx, and the first-order backward) or on Tensors (for the backward under
+create_graph=True, dx = dy f'(x) recorded, so second derivatives work). Masks such as [x > 0] are constants.
 GELU's first-order backward is raw NumPy for speed; under create_graph it is the same slope in Tensor
 operations. PReLU, GLU and the softmax family have two-input or reduction rules of their own.
 
@@ -58,7 +58,11 @@ class Pointwise(Function):
     reads_output = False
 
     def backward(self, dy):
-        return dy * self.slope(_ON_TENSORS, self.inputs[0], self.output() if self.reads_output else None)
+        y = self.output() if self.reads_output else None
+        if grad_mode.is_grad_enabled():  # create_graph: the slope as recorded Tensor operations
+            return dy * self.slope(_ON_TENSORS, self.inputs[0], y)
+        slope = self.slope(_ON_ARRAYS, self.inputs[0].array, None if y is None else y.array)  # plain NumPy
+        return Tensor._make(np.multiply(dy.array, slope, dtype=dy.dtype))
 
     def jvp(self, dx):
         return None if dx is None else dx * self.slope(_ON_ARRAYS, self.inputs[0].array, self._outputs[0])
@@ -448,7 +452,7 @@ class Mish(Pointwise):
     """y = x tanh(softplus(x)) (Misra 2019).   f'(x) = t + x (1 - t^2) sigmoid(x),  t = tanh(softplus(x))."""
 
     def forward(self, x):
-        return x * np.tanh(np.logaddexp(np.zeros((), x.dtype), x))
+        return x * np.tanh(_softplus_array(x))
 
     def slope(self, m, x, y):
         t = m.tanh(m.softplus(x))
@@ -880,7 +884,13 @@ def _const(values, like):
     return Tensor._make(array) if isinstance(like, Tensor) else array
 
 
+def _softplus_array(x):
+    """log(1 + e^x), and x itself above 20 (Softplus's default threshold), on an array."""
+    t = x.dtype.type(20)
+    return np.where(x > t, x, np.log1p(np.exp(np.minimum(x, t))))
+
+
 _ON_ARRAYS = SimpleNamespace(tanh=np.tanh, abs=np.abs, sigmoid=_stable_sigmoid, where=np.where, const=_const,
-                             softplus=lambda x: np.logaddexp(np.zeros((), x.dtype), x))
+                             softplus=_softplus_array)
 _ON_TENSORS = SimpleNamespace(tanh=tanh, abs=elementwise.abs, sigmoid=sigmoid, where=_tensor_where, const=_const,
                               softplus=softplus)
