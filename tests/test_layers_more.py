@@ -75,6 +75,12 @@ def _sampled(mode, corners):
 for _mode in ("zeros", "border", "reflection"):
     for _corners in (False, True):
         CASES.append(both(f"grid_sample_{_mode}_{_corners}", _sampled(_mode, _corners), [(2, 3, 5, 4), (2, 2, 3)]))
+CASES.append(both("grid_sample_3d_reflection", lambda lib, x, t: lib.nn.functional.grid_sample(
+    x, lib.nn.functional.affine_grid(t, (1, 2, 2, 3, 2), align_corners=False), padding_mode="reflection",
+    align_corners=False), [(1, 2, 3, 4, 3), (1, 3, 4)]))
+CASES.append(both("grid_sample_3d_zeros_corners", lambda lib, x, t: lib.nn.functional.grid_sample(
+    x, lib.nn.functional.affine_grid(t * 1.3, (2, 1, 2, 2, 3), align_corners=True), align_corners=True),
+    [(2, 1, 3, 3, 4), (2, 3, 4)]))
 CASES.append(both("grid_sample_nearest", lambda lib, x, t: lib.nn.functional.grid_sample(
     x, lib.nn.functional.affine_grid(lib.tensor(t, dtype=x.dtype), (2, 3, 4, 3), align_corners=False), mode="nearest"),
     [(2, 3, 5, 4), GRID_THETA]))
@@ -236,6 +242,8 @@ def test_errors():
         F.embedding_bag(gn.tensor([1, 2]), gn.ones(3, 2), gn.tensor([0]), per_sample_weights=gn.ones(2))
     with pytest.raises(ValueError, match="embedding_bag: offsets\\[0\\] has to be 0"):
         F.embedding_bag(gn.tensor([1, 2]), gn.ones(3, 2), gn.tensor([1]))
+    with pytest.raises(ValueError, match="grid_sample: expected input \\(N, C, H, W\\) with grid"):
+        F.grid_sample(gn.ones(1, 1, 2, 2), gn.zeros(1, 1, 1, 3))
     with pytest.raises(ValueError, match="grid_sample: mode must be 'bilinear' or 'nearest'"):
         F.grid_sample(gn.ones(1, 1, 2, 2), gn.zeros(1, 1, 1, 2), mode="bicubic")
     with pytest.raises(ValueError, match="affine_grid: expected a 4-D size"):

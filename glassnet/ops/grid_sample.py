@@ -5,8 +5,9 @@
                                size (N, C, H, W) with theta (N, 2, 3), (N, D, H, W, 3) for a 3-D size with
                                theta (N, 3, 4).
     grid_sample(x, grid):      y[n, c, h, w] = x[n, c] read at grid[n, h, w] = (x, y) in [-1, 1]: x (N, C, H, W),
-                               grid (N, Ho, Wo, 2) -> y (N, C, Ho, Wo).
+                               grid (N, Ho, Wo, 2) -> y (N, C, Ho, Wo) (volumes: x (N, C, D, H, W), grid (..., 3));
                                bilinear: the four neighbouring pixels weighted by (1 - fx)(1 - fy), fx (1 - fy), ...
+                               (trilinear, eight neighbours, for volumes);
                                nearest: the closest pixel (round half to even);
                                padding_mode zeros (pixels outside read as 0), border (coordinates clipped to the
                                image) or reflection (reflected at the borders, then clipped).
@@ -15,6 +16,8 @@ Both are composed of Tensor operations (matmul; arithmetic on the coordinates; R
 whose backward is one bincount, with the corner indices and in-bounds masks as constants), so the gradients with
 respect to the input AND the grid (or theta), and every higher derivative, come from those operations.
 """
+import itertools
+
 import numpy as np
 
 from ..autograd.function import Function
@@ -130,46 +133,57 @@ def _scatter_rows(x, index, rows):
     return np.bincount(target, weights=x.ravel(), minlength=rows * c).reshape(rows, c).astype(x.dtype, copy=False)
 
 
-def _read(pixels, ix, iy, width, height):
-    """pixels (N H W, C) read at integer positions (ix, iy) (arrays (N, P)) -> (values (N P, C), in-bounds
-    mask (N P, 1) as a constant: 0 where (ix, iy) is outside the image)."""
-    inside = (ix >= 0) & (ix < width) & (iy >= 0) & (iy < height)
-    index = np.where(inside, iy * width + ix, 0) + (np.arange(ix.shape[0]) * (width * height))[:, None]
+def _read(pixels, positions, sizes):
+    """pixels (N * prod(sizes), C) read at integer `positions` [(N, P) per axis, x first] -> (values (N P, C),
+    in-bounds mask (N P, 1) as a constant: 0 where a position is outside the image). `sizes` are the spatial
+    sizes in the same order (W, H[, D])."""
+    inside = np.ones(positions[0].shape, bool)
+    index, stride = 0, 1
+    for p, size in zip(positions, sizes):
+        inside &= (p >= 0) & (p < size)
+        index = index + p * stride
+        stride *= size
+    index = np.where(inside, index, 0) + (np.arange(inside.shape[0]) * stride)[:, None]
     mask = Tensor._make(inside.reshape(-1, 1).astype(pixels.dtype))
     return RowGather.apply(pixels, index=index.reshape(-1)), mask
 
 
 def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
-    """Read `input` (N, C, H, W) at the normalised positions `grid` (N, Ho, Wo, 2) -> (N, C, Ho, Wo)."""
+    """Read `input` (N, C, H, W) at the normalised positions `grid` (N, Ho, Wo, 2) -> (N, C, Ho, Wo); or a volume
+    (N, C, D, H, W) at grid (N, Do, Ho, Wo, 3) (x, y, z) -> (N, C, Do, Ho, Wo), "bilinear" then trilinear."""
     op = "grid_sample"
     if mode not in ("bilinear", "nearest"):
         raise ValueError(f"{op}: mode must be 'bilinear' or 'nearest' (glassnet has no 'bicubic'), got {mode!r}")
     if padding_mode not in ("zeros", "border", "reflection"):
         raise ValueError(f"{op}: padding_mode must be 'zeros', 'border' or 'reflection', got {padding_mode!r}")
-    if input.ndim != 4 or grid.ndim != 4 or grid.shape[-1] != 2 or grid.shape[0] != input.shape[0]:
-        raise ValueError(f"{op}: expected input (N, C, H, W) and grid (N, Ho, Wo, 2) with the same N (glassnet "
-                         f"samples 2-D images only), got {tuple(input.shape)} and {tuple(grid.shape)}")
+    d = input.ndim - 2
+    if d not in (2, 3) or grid.ndim != input.ndim or grid.shape[-1] != d or grid.shape[0] != input.shape[0]:
+        raise ValueError(f"{op}: expected input (N, C, H, W) with grid (N, Ho, Wo, 2), or input (N, C, D, H, W) with "
+                         f"grid (N, Do, Ho, Wo, 3), the same N; got {tuple(input.shape)} and {tuple(grid.shape)}")
     if input.dtype != grid.dtype or input.dtype.kind != "f":
         raise TypeError(f"{op}: input and grid must be floating point tensors of one dtype, got {input.dtype} and "
                         f"{grid.dtype}")
-    n, c, h, w = input.shape
-    out = grid.shape[1:3]
-    points = reshape(grid, (n, -1, 2))  # (N, P, 2)
-    x = _source_coordinates(points[:, :, 0], w, padding_mode, bool(align_corners))  # (N, P)
-    y = _source_coordinates(points[:, :, 1], h, padding_mode, bool(align_corners))
-    pixels = reshape(permute(input, (0, 2, 3, 1)), (n * h * w, c))  # one row per pixel: its C values
+    n, c = input.shape[:2]
+    sizes = tuple(reversed(input.shape[2:]))  # (W, H[, D]): the order of the grid's coordinates
+    out = tuple(grid.shape[1:-1])
+    points = reshape(grid, (n, -1, d))  # (N, P, d)
+    coords = [_source_coordinates(points[:, :, k], size, padding_mode, bool(align_corners))
+              for k, size in enumerate(sizes)]  # (N, P) each
+    pixels = reshape(permute(input, (0, *range(2, d + 2), 1)), (-1, c))  # one row per pixel: its C values
     if mode == "nearest":
-        values, inside = _read(pixels, np.rint(x.array).astype(np.int64), np.rint(y.array).astype(np.int64), w, h)
+        values, inside = _read(pixels, [np.rint(t.array).astype(np.int64) for t in coords], sizes)
         result = values * inside
     else:
-        x0, y0 = np.floor(x.array), np.floor(y.array)
-        fx = reshape(x - Tensor._make(x0.astype(x.dtype)), (-1, 1))  # (N P, 1)
-        fy = reshape(y - Tensor._make(y0.astype(y.dtype)), (-1, 1))
-        x0, y0 = x0.astype(np.int64), y0.astype(np.int64)
+        lows = [np.floor(t.array) for t in coords]
+        fractions = [reshape(t - Tensor._make(low.astype(t.dtype)), (-1, 1)) for t, low in zip(coords, lows)]
+        lows = [low.astype(np.int64) for low in lows]
         result = None
-        for dx, dy, weight in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy),
-                               (1, 1, fx * fy)):
-            values, inside = _read(pixels, x0 + dx, y0 + dy, w, h)
+        for corner in itertools.product((0, 1), repeat=d):  # the 2^d neighbours, each weighted by its volume
+            weight = None
+            for f, up in zip(fractions, corner):
+                factor = f if up else 1 - f
+                weight = factor if weight is None else weight * factor
+            values, inside = _read(pixels, [low + up for low, up in zip(lows, corner)], sizes)
             term = values * (weight * inside)
             result = term if result is None else result + term
-    return reshape(permute(reshape(result, (n, -1, c)), (0, 2, 1)), (n, c) + out)  # (N P, C) -> (N, C, Ho, Wo)
+    return reshape(permute(reshape(result, (n, -1, c)), (0, 2, 1)), (n, c) + out)  # (N P, C) -> (N, C, *out)
