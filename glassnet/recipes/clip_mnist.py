@@ -37,7 +37,7 @@ from .digit_captions import EOT, HELD_OUT_TEMPLATES, TRAIN_TEMPLATES, Captions, 
 
 @dataclass
 class CLIPConfig(DigitsConfig):
-    epochs: int = flag(6, "passes over the training set", positive)
+    epochs: int = flag(8, "passes over the training set", positive)
     batch_size: int = flag(256, "image-caption pairs per step (each pair's negatives: the other pairs)", positive)
     lr: float = flag(2e-3, "peak learning rate of the one-cycle schedule", positive)
     weight_decay: float = flag(0.05, "AdamW weight decay (matrices only)")

@@ -17,7 +17,9 @@ from ..train.progress import progress_bar
 from ..utils.data import DataLoader, TensorDataset
 from .config import TrainingConfig, data_dir_flag, data_from, flag, positive
 
-__all__ = ["DigitsConfig", "load_digits", "shuffled_batches", "one_cycle_experiment", "embed", "linear_probe",
+DIGITS = [f"digit {d}" for d in range(10)]  # class names of the pictures
+
+__all__ = ["DIGITS", "DigitsConfig", "load_digits", "shuffled_batches", "one_cycle_experiment", "embed", "linear_probe",
            "built_with_seed", "plot_path"]
 
 

@@ -28,8 +28,8 @@ from ..tensor import Tensor
 from ..transforms import RandomAffine
 from . import Recipe, register
 from .config import flag, one_of, positive
-from .contrastive import (DigitsConfig, built_with_seed, embed, load_digits, one_cycle_experiment, plot_path,
-                          shuffled_batches)
+from .contrastive import (DIGITS, DigitsConfig, built_with_seed, embed, load_digits, one_cycle_experiment,
+                          plot_path, shuffled_batches)
 
 
 @dataclass
@@ -38,7 +38,8 @@ class SiameseConfig(DigitsConfig):
     batch_size: int = flag(128, "images per step (the triplets or pairs are formed within a batch)", positive)
     lr: float = flag(3e-3, "peak learning rate of the one-cycle schedule", positive)
     weight_decay: float = flag(1e-4, "AdamW weight decay")
-    loss: str = flag("triplet", "triplet (batch-hard triplets) or contrastive (pairs)", one_of("triplet", "contrastive"))
+    loss: str = flag("triplet", "triplet (batch-hard triplets) or contrastive (pairs)",
+                     one_of("triplet", "contrastive"))
     margin: float = flag(0.0, "margin of the loss (0: 0.5 for triplet, 1.2 for contrastive; unit vectors are at "
                               "most 2 apart, orthogonal ones 1.41)")
     width: int = flag(16, "channels of the first convolution stage (each later stage doubles them)", positive)
@@ -125,6 +126,7 @@ class _SiameseTask:
         paths = [plot_path(run_dir, "tsne_embeddings.png"), plot_path(run_dir, "retrieval.png")]
         n = min(self.config.tsne_points, len(self.test_x))
         plot_embeddings(embed(_embedding, model, self.test_x[:n]), self.test_y[:n], paths[0], method="tsne",
+                        class_names=DIGITS,
                         title=f"t-SNE of the embeddings of {n} test digits")
         queries = self.test_x[:8]
         gallery = embed(_embedding, model, self.train_x, desc="gallery")

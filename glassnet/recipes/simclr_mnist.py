@@ -23,18 +23,18 @@ from ..nn import functional as F
 from ..transforms import Compose, RandomAffine
 from . import Recipe, register
 from .config import flag, positive
-from .contrastive import (DigitsConfig, built_with_seed, embed, linear_probe, load_digits, one_cycle_experiment,
-                          plot_path, shuffled_batches)
+from .contrastive import (DIGITS, DigitsConfig, built_with_seed, embed, linear_probe, load_digits,
+                          one_cycle_experiment, plot_path, shuffled_batches)
 
 
 @dataclass
 class SimCLRConfig(DigitsConfig):
-    epochs: int = flag(8, "passes over the training set", positive)
+    epochs: int = flag(4, "passes over the training set", positive)
     batch_size: int = flag(256, "images per step (2 views each: the other 2N - 2 views are the negatives)", positive)
     lr: float = flag(3e-3, "peak learning rate of the one-cycle schedule", positive)
     weight_decay: float = flag(1e-4, "AdamW weight decay")
     temperature: float = flag(0.5, "NT-Xent temperature", positive)
-    width: int = flag(32, "channels of the first convolution stage (each later stage doubles them)", positive)
+    width: int = flag(16, "channels of the first convolution stage (each later stage doubles them)", positive)
     stages: int = flag(3, "convolution stages (2x2 max pooling between them)", positive)
     proj_dim: int = flag(64, "size of the projection z on which the loss is taken", positive)
     probe_epochs: int = flag(30, "epochs of the linear probe", positive)
@@ -95,7 +95,7 @@ class _SimCLRTask:
         paths = [plot_path(run_dir, name) for name in ("tsne_features.png", "tsne_random_encoder.png", "views.png")]
         for path, net, who in ((paths[0], model, "SimCLR encoder"), (paths[1], self.untrained(), "untrained encoder")):
             features = embed(_features, net, self.test_x[:n], desc="t-SNE features")
-            plot_embeddings(features, self.test_y[:n], path, method="tsne",
+            plot_embeddings(features, self.test_y[:n], path, method="tsne", class_names=DIGITS,
                             title=f"t-SNE of {who} features h of {n} test digits (colour: the label, never seen)")
         x = self.test_x[:8]
         grid = np.concatenate([x.array[:, 0], self.views.apply_batch(x).array[:, 0],
