@@ -123,3 +123,23 @@ def test_errors():
         rnn.pad_packed_sequence(rnn.pack_padded_sequence(x, [4, 2, 1]), total_length=3)
     with pytest.raises(ValueError, match="sequence 1 has shape"):
         rnn.pad_sequence([gn.zeros(2, 3), gn.zeros(2, 4)])
+
+
+@pytest.mark.parametrize("kind", ["GRU", "LSTM"])
+def test_second_derivative_through_packed_layers(kind):
+    """A gradient penalty through a packed bidirectional layer: d/dW of |d loss / d input|^2, as in torch."""
+    torch.manual_seed(1)
+    theirs = getattr(torch.nn, kind)(3, 4, bidirectional=True).double()
+    ours = getattr(gn.nn, kind)(3, 4, bidirectional=True).double()
+    ours.load_state_dict({k: gn.tensor(v.numpy()) for k, v in theirs.state_dict().items()})
+    seqs = [s.astype(np.float64) for s in _sequences(np.random.default_rng(4))]
+    results = []
+    for lib, module, utils in ((gn, ours, rnn), (torch, theirs, trnn)):
+        padded = utils.pad_sequence([lib.tensor(s) for s in seqs]).requires_grad_()
+        out, _ = module(utils.pack_padded_sequence(padded, LENGTHS, enforce_sorted=False))
+        loss = (out.data ** 2).sum()
+        (g,) = lib.autograd.grad(loss, padded, create_graph=True)
+        (g ** 2).sum().backward()
+        results.append([p.grad for p in module.parameters()])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a.array, b.numpy(), rtol=1e-8, atol=1e-10)
