@@ -29,5 +29,7 @@ from .legacy import (  # noqa: F401,E402
     BoolTensor, ByteTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor, is_tensor, numel,
 )
 from . import optim  # noqa: F401,E402
+from . import amp  # noqa: F401,E402
+from .amp import autocast  # noqa: F401,E402
 from . import sparse  # noqa: F401,E402
 from .sparse import sparse_coo_tensor  # noqa: F401,E402

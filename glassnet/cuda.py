@@ -5,7 +5,10 @@ generators does nothing, as PyTorch does when there is no GPU. Anything that wou
 through `glassnet.device.check_device`.
 """
 
-__all__ = ["is_available", "device_count", "manual_seed", "manual_seed_all", "synchronize"]
+import warnings
+from types import SimpleNamespace
+
+__all__ = ["is_available", "device_count", "manual_seed", "manual_seed_all", "synchronize", "amp"]
 
 
 def is_available():
@@ -26,3 +29,22 @@ def manual_seed_all(seed):
 
 def synchronize(device=None):
     """There is no asynchronous GPU work to wait for."""
+
+
+def _cuda_grad_scaler(*args, enabled=True, **kwargs):
+    """torch.cuda.amp.GradScaler: with no GPU, a disabled scaler (PyTorch warns and does the same)."""
+    from .amp import GradScaler
+
+    if enabled:
+        warnings.warn("torch.cuda.amp.GradScaler is enabled, but there is no GPU: disabling it", stacklevel=2)
+    return GradScaler(*args, enabled=False, **kwargs)
+
+
+def _cuda_autocast(enabled=True, dtype=None, cache_enabled=None):
+    from .amp import autocast
+
+    return autocast("cuda", dtype=dtype, enabled=enabled, cache_enabled=cache_enabled)
+
+
+# torch.cuda.amp.GradScaler / autocast, as nanoGPT and other GPU-first programs call them
+amp = SimpleNamespace(GradScaler=_cuda_grad_scaler, autocast=_cuda_autocast)

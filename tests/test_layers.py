@@ -17,7 +17,7 @@ LAYERS = {
 }
 PARTS = {
     "tensor": "core", "autograd": "core", "ops": "core", "dtypes": "core", "random": "core", "creation": "core",
-    "serialization": "core", "allocator": "core", "device": "core", "cuda": "core", "backends": "core", "legacy": "core",
+    "serialization": "core", "allocator": "core", "amp": "core", "device": "core", "cuda": "core", "backends": "core", "legacy": "core",
     "nn": "nn", "optim": "optim",
     "utils": "data", "datasets": "data", "text": "data", "transforms": "data", "tasks": "data",
     "models": "models", "generate": "models",

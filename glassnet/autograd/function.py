@@ -23,6 +23,14 @@ from . import grad_mode
 
 # Set by autograd.forward_ad while a dual level is open: called after each forward to push tangents.
 _forward_hook = None
+# Set by glassnet.amp while an autocast region is open: (cls, inputs) -> inputs cast as its policy says.
+_autocast_hook = None
+
+
+def autocast_active():
+    """True inside an autocast region: operations then accept float16 and float32 inputs together (the
+    region casts them to one dtype as each operation starts)."""
+    return _autocast_hook is not None
 
 
 class Function:
@@ -39,6 +47,8 @@ class Function:
     def apply(cls, *inputs, **params):
         """Run the forward on the inputs' arrays and, if any input requires grad, record the node."""
         make = _tensor.Tensor._make
+        if _autocast_hook is not None:  # mixed precision is on (see glassnet/amp)
+            inputs = _autocast_hook(cls, inputs)
         fn = cls()
         out = fn.forward(*[t.array for t in inputs], **params)
         if _forward_hook is not None:  # forward-mode AD is on (see forward_ad.py)
@@ -57,7 +67,8 @@ class Function:
             return result
         fn._outputs = out if isinstance(out, tuple) else (out,)
         fn._output_versions = [(t._version_box, t._version_box[0]) for t in outputs]
-        fn.inputs = inputs
+        fn.inputs = inputs if cls.saves_inputs is not False else tuple(
+            t if t.grad_fn is None else InputEdge(t) for t in inputs)
         fn.needs_input_grad = needs
         fn._input_versions = [t._version_box[0] for t in inputs]
         fn._hooks = None
@@ -130,6 +141,28 @@ class Function:
 
     def __repr__(self):
         return f"<{self.name}Backward>"
+
+
+class InputEdge:
+    """What a node whose backward reads no input values keeps of an intermediate input: where its gradient
+    goes (grad_fn, output index), its shape and dtype, but not its array, so that the memory of that
+    input can be freed as soon as nothing else holds it (PyTorch's edges). Leaves are kept as they are:
+    their `.grad` is written."""
+
+    __slots__ = ("grad_fn", "_output_index", "_requires_grad", "shape", "dtype", "_version_box")
+
+    def __init__(self, t):
+        self.grad_fn, self._output_index, self._requires_grad = t.grad_fn, t._output_index, t._requires_grad
+        self.shape, self.dtype, self._version_box = t.shape, t.dtype, t._version_box
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def array(self):
+        raise RuntimeError("backward: this operation declared saves_inputs = False, yet its backward reads an "
+                           "input's values; declare what it saves")
 
 
 def _share_storage(source, outputs):

@@ -94,3 +94,19 @@ def accepts_axis(fn):
         return fn(*args, **kwargs)
 
     return with_axis
+
+
+def matmul(a, b, out=None):
+    """np.matmul, except that float16 operands are multiplied in float32 and the result rounded to float16.
+
+    That is what float16 hardware with float32 accumulation computes (each product of two float16 values
+    is exact in float32), and it runs at BLAS speed: NumPy's own float16 matmul has no BLAS and is about
+    150 times slower. Used by every matrix product of the fused ops (linear, matmul, conv, attention).
+    """
+    if a.dtype != np.float16 and b.dtype != np.float16:
+        return np.matmul(a, b, out=out)
+    result = np.matmul(a.astype(np.float32), b.astype(np.float32))
+    if out is None:
+        return result.astype(np.result_type(a.dtype, b.dtype))
+    np.copyto(out, result, casting="unsafe")
+    return out

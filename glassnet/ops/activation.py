@@ -59,9 +59,11 @@ class Pointwise(Function):
 
     def backward(self, dy):
         y = self.output() if self.reads_output else None
+        # a slope that reads no x (saves_inputs = False: x is not kept) gets dy, which has x's shape and dtype
+        x = self.inputs[0] if self.saves_inputs is not False else dy
         if grad_mode.is_grad_enabled():  # create_graph: the slope as recorded Tensor operations
-            return dy * self.slope(_ON_TENSORS, self.inputs[0], y)
-        slope = self.slope(_ON_ARRAYS, self.inputs[0].array, None if y is None else y.array)  # plain NumPy
+            return dy * self.slope(_ON_TENSORS, x, y)
+        slope = self.slope(_ON_ARRAYS, x.array, None if y is None else y.array)  # plain NumPy
         return Tensor._make(np.multiply(dy.array, slope, dtype=dy.dtype))
 
     def jvp(self, dx):

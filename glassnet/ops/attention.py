@@ -26,9 +26,10 @@ import numpy as np
 
 from ..autograd.forward_ad import add_tangents
 from ..autograd import grad_mode
-from ..autograd.function import Function
+from ..autograd.function import Function, autocast_active
 from ..random import rng
 from ..tensor import Tensor
+from ._util import matmul
 
 __all__ = ["scaled_dot_product_attention", "apply_rotary_emb", "rotate_half"]
 
@@ -112,7 +113,7 @@ class ScaledDotProductAttention(Function):
 
     def forward(self, q, k, v, *bias, scale, blocked, causal, keep, p, safe, weights):
         scale = q.dtype.type(scale)
-        s = np.matmul(q, _swap(k))
+        s = matmul(q, _swap(k))
         s *= scale
         if bias:
             s += bias[0]
@@ -124,7 +125,7 @@ class ScaledDotProductAttention(Function):
         self.P, self.keep, self.scale, self.blocked, self.causal = P, keep, scale, blocked, causal
         self.factor = 0.0 if p == 1 else 1 / (1 - p)  # p = 1 drops everything (keep is all False)
         Pd = self._dropped(P)
-        out = np.matmul(Pd, v)
+        out = matmul(Pd, v)
         return (out, Pd) if weights else out
 
     def _dropped(self, a):
@@ -138,10 +139,10 @@ class ScaledDotProductAttention(Function):
         need = self.needs_input_grad
         P, scale = self.P, self.scale
         dO = dO.array
-        dv = Tensor._make(_unbroadcast(np.matmul(_swap(self._dropped(P)), dO), v.shape)) if need[2] else None
+        dv = Tensor._make(_unbroadcast(matmul(_swap(self._dropped(P)), dO), v.shape)) if need[2] else None
         if not (need[0] or need[1] or builtins.any(need[3:])):
             return (None, None, dv) + (None,) * (len(need) - 3)
-        dP = _unbroadcast(np.matmul(dO, _swap(v)), P.shape)
+        dP = _unbroadcast(matmul(dO, _swap(v)), P.shape)
         if dW is not None:
             dP = dP + dW.array
         dP = self._dropped(dP)  # a new array here (never a saved one), so dS can be built in it
@@ -150,11 +151,11 @@ class ScaledDotProductAttention(Function):
         dS = dP
         dq = dk = None
         if need[0]:
-            dq = np.matmul(dS, k)
+            dq = matmul(dS, k)
             dq *= scale
             dq = Tensor._make(_unbroadcast(dq, q.shape))
         if need[1]:
-            dk = np.matmul(_swap(dS), q)
+            dk = matmul(_swap(dS), q)
             dk *= scale
             dk = Tensor._make(_unbroadcast(dk, k.shape))
         grads = (dq, dk, dv)
@@ -230,7 +231,8 @@ def _check_attention_inputs(query, key, value, op):
     for name, t in (("query", query), ("key", key), ("value", value)):
         if not isinstance(t, Tensor):
             raise TypeError(f"{op}: {name} must be a Tensor, got {type(t).__name__}")
-    if query.dtype != key.dtype or query.dtype != value.dtype or query.dtype.kind != "f":
+    mixed = query.dtype != key.dtype or query.dtype != value.dtype
+    if (mixed and not autocast_active()) or query.dtype.kind != "f":
         raise TypeError(f"{op}: query, key and value must have the same floating dtype, got "
                         f"{query.dtype}, {key.dtype} and {value.dtype}")
     if builtins.min(query.ndim, key.ndim, value.ndim) < 2:

@@ -43,8 +43,9 @@ from numpy.lib.stride_tricks import as_strided
 
 from ..autograd import grad_mode
 from ..autograd.forward_ad import add_tangents
-from ..autograd.function import Function
+from ..autograd.function import Function, autocast_active
 from ..tensor import Tensor
+from ._util import matmul
 from .reduction import sum as _sum
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
@@ -200,7 +201,7 @@ def _conv_forward(x, w, stride, pads, dilation, groups, out, bias=None):
     for a, b, h0, h1 in _chunks(N, out, _row_bytes(C, kernel, out, x.dtype)):
         cols = _columns(x[a:b], pads, kernel, stride, dilation, out, groups, h0, h1)
         yc = _rows(y, groups, a, b, h0, h1)  # a view into y
-        np.matmul(W, cols, out=yc)
+        matmul(W, cols, out=yc)
         if bias is not None:
             yc += bias.reshape(groups, O // groups, 1)
     return y
@@ -217,7 +218,7 @@ def _conv_weight_grad(x, dy, w_shape, stride, pads, dilation, groups):
     dWt = np.zeros((groups, math.prod(kernel) * Cg, O // groups), dy.dtype)
     for a, b, h0, h1 in _chunks(N, out, _row_bytes(C, kernel, out, x.dtype)):
         cols = _columns(x[a:b], pads, kernel, stride, dilation, out, groups, h0, h1)
-        dWt += np.matmul(cols, _rows(dy, groups, a, b, h0, h1).transpose(0, 1, 3, 2)).sum(axis=0)
+        dWt += matmul(cols, _rows(dy, groups, a, b, h0, h1).transpose(0, 1, 3, 2)).sum(axis=0)
     dWt = dWt.reshape((groups, math.prod(kernel), Cg, O // groups))  # (g, kk, C/g, O/g)
     return dWt.transpose(0, 3, 2, 1).reshape(w_shape)
 
@@ -259,7 +260,7 @@ def _conv_input_grad(dy, w, stride, pad_left, dilation, groups, size, bias=None)
             dxp.fill(0)
             dxg = dxp.reshape((n, groups, Cg) + extent)
         dcols = _workspace("cols", (n, groups, math.prod(kernel) * Cg, math.prod(part)), dy.dtype)
-        np.matmul(Wt, _rows(dy, groups, a, b, h0, h1), out=dcols)
+        matmul(Wt, _rows(dy, groups, a, b, h0, h1), out=dcols)
         dcols = dcols.reshape((n, groups) + tuple(kernel) + (Cg,) + part)
         if (h0, h1) not in scatters:
             scatters[h0, h1] = _scatter_slices(kernel, stride, dilation, part, h0)
@@ -449,7 +450,7 @@ def _check_inputs(op, d, input, weight, bias, what_weight):
                          f"got shape {_shape(input)}")
     if weight.ndim != d + 2:
         raise ValueError(f"{op}: expected a {d + 2}-D weight of shape {what_weight}, got shape {_shape(weight)}")
-    if weight.dtype != input.dtype or (bias is not None and bias.dtype != input.dtype):
+    if (weight.dtype != input.dtype or (bias is not None and bias.dtype != input.dtype)) and not autocast_active():
         raise TypeError(f"{op}: input ({input.dtype}), weight ({weight.dtype})"
                         + (f" and bias ({bias.dtype})" if bias is not None else "") + " must have the same dtype")
 

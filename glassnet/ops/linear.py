@@ -5,8 +5,9 @@ import numpy as np
 
 from ..autograd import grad_mode
 from ..autograd.forward_ad import add_tangents
-from ..autograd.function import Function
+from ..autograd.function import Function, autocast_active
 from ..tensor import Tensor
+from ._util import matmul
 
 __all__ = ["linear"]
 
@@ -18,7 +19,8 @@ class Linear(Function):
       dx = dy2 W               (M, in) -> (*, in)
       dW = dy2^T x2            (out, in)   (summed over all leading dims)
       db = sum_rows(dy2)       (out,)
-    Computed as 2-D GEMMs on raw arrays (no per-op graph overhead, no copy of a contiguous x); the
+    Computed as 2-D GEMMs on raw arrays (no per-op graph overhead, no copy of a contiguous x; float16
+    multiplied in float32, see ops._util.matmul); the
     row sum db is a product with a vector of ones, which BLAS does several times faster than
     dy2.sum(0), and accumulates more accurately. Under create_graph the same formulas run as glassnet
     ops instead, so higher-order gradients work.
@@ -28,7 +30,7 @@ class Linear(Function):
 
     def forward(self, x, weight, bias=None):
         self.x2 = x.reshape(math.prod(x.shape[:-1]), x.shape[-1])  # a view, or the one copy of a strided x
-        y = np.dot(self.x2, weight.T)  # one 2-D GEMM over all leading dims
+        y = matmul(self.x2, weight.T)  # one 2-D GEMM over all leading dims
         if bias is not None:
             y += bias
         return y.reshape(*x.shape[:-1], weight.shape[0])
@@ -40,11 +42,11 @@ class Linear(Function):
         need = self.needs_input_grad
         m = self.x2.shape[0]
         dy2 = dy.array.reshape(m, weight.shape[0])
-        dx = Tensor._make(np.dot(dy2, weight).reshape(x.shape)) if need[0] else None
-        dw = Tensor._make(np.dot(dy2.T, self.x2)) if need[1] else None
+        dx = Tensor._make(matmul(dy2, weight).reshape(x.shape)) if need[0] else None
+        dw = Tensor._make(matmul(dy2.T, self.x2)) if need[1] else None
         if len(need) == 2:
             return dx, dw
-        db = Tensor._make(np.dot(_ones(m, dy2.dtype), dy2)) if need[2] else None
+        db = Tensor._make(matmul(_ones(m, dy2.dtype), dy2)) if need[2] else None
         return dx, dw, db
 
     def _backward_graph(self, dy):
@@ -94,7 +96,7 @@ def linear(input, weight, bias=None):
     if bias is not None and bias.shape != (out_f,):
         raise ValueError(f"Linear: bias must have shape ({out_f},) to match weight {weight.shape}, got {bias.shape}")
     dts = {t.dtype for t in (input, weight, bias) if t is not None}
-    if len(dts) != 1 or input.dtype.kind != "f":
+    if (len(dts) != 1 and not autocast_active()) or input.dtype.kind != "f":
         raise TypeError(
             "Linear: input, weight and bias must have the same floating dtype, got "
             f"input {input.dtype}, weight {weight.dtype}" + (f", bias {bias.dtype}" if bias is not None else "")

@@ -88,6 +88,8 @@ def _accumulator(dtype):
 class Sum(Function):
     """y = sum of x over `dims`.   dx = dy broadcast back over the reduced dims."""
 
+    saves_inputs = False
+
     def forward(self, x, dims, keepdim):
         self.dims = dims
         acc = _accumulator(x.dtype)
