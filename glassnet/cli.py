@@ -335,7 +335,9 @@ def main(argv=None):
         args = _build_parser().parse_args(argv)
         return _COMMANDS[args.command](args)
     except TrainingDiverged as e:
-        print(f"glassnet: error: {e}", file=sys.stderr)
+        where = getattr(e, "run_dir", None)
+        folder = f" (run folder {where}, report: {os.path.join(where, 'report.html')})" if where else ""
+        print(f"glassnet: error: {e}{folder}", file=sys.stderr)
         return 1
     except (UsageError, ValueError, OSError, KeyError, MissingDependency) as e:
         message = e.args[0] if isinstance(e, KeyError) and e.args else e

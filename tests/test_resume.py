@@ -137,6 +137,7 @@ def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, c
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith("glassnet: error: the training loss became nan at step") or "inf" in err
     assert "last good checkpoint is" in err and "last.safetensors" in err
+    assert err.endswith(f"(run folder {tmp_path / 'run'}, report: {tmp_path / 'run' / 'report.html'})")
     state = gn.load(str(tmp_path / "run" / "checkpoints" / "last.safetensors"))
     assert all(np.isfinite(v.array).all() for v in state["model"].values())
     summary = json.load(open(tmp_path / "run" / "summary.json"))

@@ -186,6 +186,7 @@ def _run(recipe, config, exp, run_dir, checkpoint, started):
         except TrainingDiverged as e:
             summary.update(status="diverged", message=str(e))
             _finish(recipe, run_dir, summary, started)
+            e.run_dir = run_dir  # for the command line's last line
             raise
         summary.update(_outcome(exp, result))
         if summary["status"] == "finished":
