@@ -49,6 +49,14 @@ CASES += [
     both("int_floor_trunc_remainder", lambda lib, a, b: (lib.div(a, b, rounding_mode="floor"),
          lib.div(a, b, rounding_mode="trunc"), lib.remainder(a, b), lib.fmod(a, b), a // b, a % b), [
         Const(lambda r: np.arange(-7, 8)), Const(lambda r: np.array([3, -3, 2, -2, 5] * 3))], gradcheck=False),
+    both("mm", lambda lib, a, b: lib.mm(a, b), [(3, 4), (4, 5)]),
+    Case("mm_method", lambda a, b: a.mm(b.t()), [(3, 4), (5, 4)]),
+    both("bmm", lambda lib, a, b: lib.bmm(a, b), [(2, 3, 4), (2, 4, 5)]),
+    both("mv", lambda lib, a, v: lib.mv(a, v), [(3, 4), (4,)]),
+    both("dot", lambda lib, a, b: lib.dot(a, b), [(5,), (5,)]),
+    both("outer", lambda lib, a, b: lib.outer(a, b), [(3,), (4,)]),
+    Case("ger_method", lambda a, b: a.ger(b), [(3,), (2,)]),
+    both("addmm", lambda lib, x, a, b: lib.addmm(x, a, b, beta=0.5, alpha=-2), [(5,), (3, 4), (4, 5)]),
 ]
 
 
@@ -82,3 +90,21 @@ def test_floor_division_matches_python_on_many_values():
 def test_div_bad_rounding_mode():
     with pytest.raises(ValueError, match="div: rounding_mode must be None, 'floor' or 'trunc', got 'round'"):
         gn.div(gn.ones(2), gn.ones(2), rounding_mode="round")
+
+
+@pytest.mark.parametrize("op, shapes, message", [
+    ("mm", [(3,), (3, 4)], "expected 2-D and 2-D tensors, got shapes (3,) and (3, 4)"),
+    ("mm", [(2, 3, 4), (4, 5)], "expected 2-D and 2-D"),
+    ("bmm", [(3, 4), (4, 5)], "expected 3-D and 3-D"),
+    ("bmm", [(2, 3, 4), (1, 4, 5)], "batch sizes differ"),
+    ("mv", [(3, 4), (4, 1)], "expected 2-D and 1-D"),
+    ("dot", [(3,), (4,)], "different lengths 3 and 4"),
+    ("outer", [(3, 1), (4,)], "expected 1-D and 1-D"),
+    ("mm", [(3, 4), (5, 2)], "cannot be multiplied"),
+])
+def test_fixed_rank_products_refuse_other_shapes(op, shapes, message):
+    """torch.mm and friends do not broadcast as matmul does; neither do glassnet's (torch raises too)."""
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        getattr(gn, op)(*(gn.ones(s) for s in shapes))
+    with pytest.raises(RuntimeError):
+        getattr(torch, op)(*(torch.ones(s) for s in shapes))

@@ -1,6 +1,7 @@
 """Every differentiable operation, grouped by family; each file holds forwards and backwards side by side.
 
-arithmetic   add sub mul div (true, floor, trunc) remainder fmod pow neg matmul addcmul addcdiv
+arithmetic   add sub mul div (true, floor, trunc) remainder fmod pow neg matmul mm bmm mv dot outer addmm
+             addcmul addcdiv
 elementwise  exp log sqrt abs, trigonometric and hyperbolic functions, floor ceil round trunc frac sign
              copysign atan2 hypot logaddexp lerp nan_to_num clamp where maximum minimum fmax fmin
 comparison   eq ne lt le gt ge, logical and bitwise ops, isnan isinf isfinite isclose allclose (no gradient)

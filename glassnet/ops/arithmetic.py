@@ -1,4 +1,5 @@
-"""Arithmetic: add, sub, mul, div (true, floor and trunc), remainder, fmod, pow, neg, matmul.
+"""Arithmetic: add, sub, mul, div (true, floor and trunc), remainder, fmod, pow, neg, matmul (and its
+fixed-rank forms mm, bmm, mv, dot, outer, addmm).
 
 Binary operations broadcast as NumPy does. In the backward, a gradient that was broadcast is summed
 back to its input's shape with `sum_to` (the adjoint of broadcasting). Complex operands (FFT results)
@@ -14,7 +15,8 @@ from ._util import check_broadcast, operands
 from .shape import sum_to
 
 __all__ = ["add", "sub", "subtract", "rsub", "mul", "multiply", "div", "divide", "true_divide", "floor_divide",
-    "remainder", "fmod", "pow", "float_power", "neg", "negative", "conj", "matmul", "addcmul", "addcdiv"]
+    "remainder", "fmod", "pow", "float_power", "neg", "negative", "conj", "matmul", "mm", "bmm", "mv", "dot", "outer",
+    "ger", "addmm", "addcmul", "addcdiv"]
 
 
 class Add(Function):
@@ -384,3 +386,62 @@ def matmul(input, other):
     if b.ndim == 1:
         y = squeeze(y, -1)
     return y
+
+
+def _check_ranks(op, *operands_and_ranks):
+    """PyTorch's fixed-rank products refuse what matmul would broadcast: each operand must have its rank."""
+    shapes = [tuple(t.shape) for t, _ in operands_and_ranks]
+    if any(t.ndim != rank for t, rank in operands_and_ranks):
+        wanted = " and ".join(f"{rank}-D" for _, rank in operands_and_ranks)
+        raise ValueError(f"{op}: expected {wanted} tensors, got shapes {' and '.join(map(str, shapes))}")
+
+
+def mm(input, mat2):
+    """(n, m) @ (m, p) -> (n, p): matmul for exactly two matrices (the gradient is matmul's)."""
+    a, b = operands(input, mat2, "mm")
+    _check_ranks("mm", (a, 2), (b, 2))
+    return matmul(a, b)
+
+
+def bmm(input, mat2):
+    """(B, n, m) @ (B, m, p) -> (B, n, p), with the same batch size B on both sides (no broadcasting)."""
+    a, b = operands(input, mat2, "bmm")
+    _check_ranks("bmm", (a, 3), (b, 3))
+    if a.shape[0] != b.shape[0]:
+        raise ValueError(f"bmm: batch sizes differ: shapes {tuple(a.shape)} and {tuple(b.shape)}")
+    return matmul(a, b)
+
+
+def mv(input, vec):
+    """(n, m) @ (m,) -> (n,)."""
+    a, b = operands(input, vec, "mv")
+    _check_ranks("mv", (a, 2), (b, 1))
+    return matmul(a, b)
+
+
+def dot(input, other):
+    """The inner product of two vectors of the same length, a 0-d tensor."""
+    a, b = operands(input, other, "dot")
+    _check_ranks("dot", (a, 1), (b, 1))
+    if a.shape != b.shape:
+        raise ValueError(f"dot: the vectors have different lengths {a.shape[0]} and {b.shape[0]}")
+    return matmul(a, b)
+
+
+def outer(input, vec2):
+    """(n,) and (m,) -> (n, m) with entries input[i] * vec2[j]."""
+    from .shape import unsqueeze
+
+    a, b = operands(input, vec2, "outer")
+    _check_ranks("outer", (a, 1), (b, 1))
+    return mul(unsqueeze(a, 1), unsqueeze(b, 0))
+
+
+ger = outer
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    """beta * input + alpha * (mat1 @ mat2), `input` broadcast to the product's shape."""
+    product = mm(mat1, mat2)
+    product = product if alpha == 1 else mul(product, alpha)
+    return add(product, input if beta == 1 else mul(input, beta))
