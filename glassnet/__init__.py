@@ -15,7 +15,8 @@ from .dtypes import (  # noqa: F401
     get_default_dtype, half, int, int8, int16, int32, int64, long, set_default_dtype, short, uint8,
 )
 from .device import device  # noqa: F401
-from . import cuda, backends  # noqa: F401
+from . import accelerator, backends, compiler, cuda  # noqa: F401
+from .compiler import compile  # noqa: F401
 from .ops import *  # noqa: F401,F403
 from . import fft, linalg  # noqa: F401,E402  (the torch.fft and torch.linalg namespaces)
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: F401

@@ -8,10 +8,16 @@ through `glassnet.device.check_device`.
 import warnings
 from types import SimpleNamespace
 
-__all__ = ["is_available", "device_count", "manual_seed", "manual_seed_all", "synchronize", "amp"]
+__all__ = ["is_available", "is_bf16_supported", "device_count", "manual_seed", "manual_seed_all", "synchronize",
+           "amp"]
 
 
 def is_available():
+    return False
+
+
+def is_bf16_supported(including_emulation=True):
+    """No GPU, so no GPU bfloat16 (nanoGPT asks before choosing its dtype)."""
     return False
 
 

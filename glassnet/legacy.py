@@ -12,13 +12,24 @@ __all__ = ["FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor
            "is_tensor", "numel"]
 
 
-def _typed(dtype, name):
-    def make(*args):
-        return Tensor(*args, dtype=dtype)
+class _LegacyTensorType(type):
+    """The type of FloatTensor and its kin, as in PyTorch: calling one builds a tensor of its dtype,
+    `isinstance(x, glassnet.FloatTensor)` asks whether x is a float32 tensor, and `x.type(DoubleTensor)`
+    casts (the class carries its `dtype`)."""
 
-    make.__name__ = make.__qualname__ = name
-    make.__doc__ = f"{name}(*sizes) or {name}(data): a {np.dtype(dtype)} tensor (PyTorch's legacy constructor)."
-    return make
+    def __call__(cls, *args):
+        return Tensor(*args, dtype=cls.dtype)
+
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, Tensor) and obj.dtype == cls.dtype
+
+    def __repr__(cls):
+        return f"<class 'glassnet.{cls.__name__}'>"
+
+
+def _typed(dtype, name):
+    doc = f"{name}(*sizes) or {name}(data): a {np.dtype(dtype)} tensor (PyTorch's legacy constructor)."
+    return _LegacyTensorType(name, (), {"dtype": np.dtype(dtype), "__doc__": doc, "__module__": __name__})
 
 
 FloatTensor = _typed(dtypes.float32, "FloatTensor")

@@ -265,6 +265,8 @@ class Tensor:
         with a dtype (or such a name), a cast."""
         if dtype is None:
             return dtypes.legacy_type_name(self.dtype)
+        if isinstance(dtype, type) and isinstance(getattr(dtype, "dtype", None), np.dtype):
+            dtype = dtype.dtype                      # a legacy class: x.type(glassnet.DoubleTensor)
         return self.to(dtypes.from_legacy_type_name(dtype) if isinstance(dtype, str) else dtype)
 
     def float(self):
@@ -306,11 +308,34 @@ class Tensor:
     def pin_memory(self):
         return self
 
+    # ---- new tensors with this one's dtype (PyTorch's new_* methods) -----------------------------
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        """Zeros of `size` (ints or one tuple) with this tensor's dtype unless `dtype` is given."""
+        return _creation.zeros(*size, dtype=self._new_dtype(dtype), device=device, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return _creation.ones(*size, dtype=self._new_dtype(dtype), device=device, requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return _creation.empty(*size, dtype=self._new_dtype(dtype), device=device, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        return _creation.full(size, fill_value, dtype=self._new_dtype(dtype), device=device,
+                              requires_grad=requires_grad)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        """A copy of `data` as a tensor with this tensor's dtype unless `dtype` is given."""
+        return _creation.tensor(data, dtype=self._new_dtype(dtype), device=device, requires_grad=requires_grad)
+
+    def _new_dtype(self, dtype):
+        return self.dtype if dtype is None else dtype
+
     def __format__(self, spec):
-        """f"{loss:.4f}" on a one-element tensor formats its value, as in PyTorch."""
-        if spec and self.array.ndim == 0:
+        """A 0-d tensor formats as its value, as in PyTorch: f"{loss:.4f}", and "{}".format(correct) gives
+        "402", not "tensor(402)"; any other tensor takes only the empty format."""
+        if self.array.ndim == 0:
             return format(self.array.item(), spec)
-        return object.__format__(self, spec) if spec else str(self)
+        return object.__format__(self, spec)
 
     def __float__(self):
         return float(self.item())
@@ -529,6 +554,13 @@ class Tensor:
     def pow(self, exponent): return ops.pow(self, exponent)
     def neg(self): return ops.neg(self)
     def matmul(self, other): return ops.matmul(self, other)
+    def mm(self, mat2): return ops.mm(self, mat2)
+    def bmm(self, mat2): return ops.bmm(self, mat2)
+    def mv(self, vec): return ops.mv(self, vec)
+    def dot(self, other): return ops.dot(self, other)
+    def outer(self, vec2): return ops.outer(self, vec2)
+    ger = outer
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1): return ops.addmm(self, mat1, mat2, beta=beta, alpha=alpha)
     def exp(self): return ops.exp(self)
     def log(self): return ops.log(self)
     def log1p(self): return ops.log1p(self)

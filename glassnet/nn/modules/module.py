@@ -12,7 +12,7 @@ import numpy as np
 
 from ...device import check_device, parse_to
 from ...tensor import Tensor
-from ..parameter import Parameter
+from ..parameter import Buffer, Parameter
 from .backward_hooks import call_with_backward_hooks
 
 __all__ = ["Module"]
@@ -178,6 +178,8 @@ class Module:
                     "(glassnet.nn.Module or None expected)"
                 )
             self._modules[name] = value
+        elif isinstance(value, Buffer):
+            self.register_buffer(name, value, persistent=value.persistent)
         elif d.get("_buffers") is not None and name in self._buffers:
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(
