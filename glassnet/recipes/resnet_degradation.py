@@ -32,9 +32,13 @@ from ..train import EpochBatches, Experiment, WarmupCosineLR
 from ..train.log import read_metrics
 from ..utils.data import DataLoader, TensorDataset
 from . import Recipe, register
-from .config import StepsConfig, data_dir_flag, flag, one_of, positive
+from .config import StepsConfig, data_dir_flag, flag, positive
 from .mnist import load_split
 from .resnet_mnist import depth_6n_plus_2
+
+
+def fourteen_or_28(value):
+    return None if value in (14, 28) else "must be 14 or 28"
 
 
 @dataclass
@@ -50,7 +54,7 @@ class DegradationConfig(StepsConfig):
     shallow: int = flag(20, "depth of the shallow pair (6n + 2)", depth_6n_plus_2)
     deep: int = flag(56, "depth of the deep pair (6n + 2)", depth_6n_plus_2)
     width: int = flag(16, "channels of the first stage (the next two have 2x and 4x)", positive)
-    image_size: str = flag("14", "digits average-pooled to 14x14, or left at 28x28", one_of("14", "28"))
+    image_size: int = flag(14, "digits average-pooled to 14x14, or left at 28x28", fourteen_or_28)
     data_dir: str = data_dir_flag("the MNIST files")
     sample: bool = flag(False, "use the small MNIST sample shipped with glassnet (offline)")
     limit: int = flag(0, "train on only the first N training images (0: all)")
@@ -76,7 +80,7 @@ def _split(config, train):
     x, y = load_split(config, train)
     if not train and config.test_limit:
         x, y = x[:config.test_limit], y[:config.test_limit]
-    if config.image_size == "14":
+    if config.image_size == 14:
         x = F.avg_pool2d(x, 2)
     return TensorDataset(Tensor._make(np.ascontiguousarray(x.array)), y)
 

@@ -40,7 +40,7 @@ class CanvasConfig(TrainingConfig):
 
 @dataclass
 class SegmentConfig(CanvasConfig):
-    epochs: int = flag(5, "passes over the training canvases", positive)
+    epochs: int = flag(6, "passes over the training canvases", positive)
     batch_size: int = flag(32, "canvases per optimizer step", positive)
     lr: float = flag(3e-3, "peak learning rate of the one-cycle schedule", positive)
     weight_decay: float = flag(1e-4, "AdamW weight decay")
