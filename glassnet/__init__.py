@@ -12,11 +12,16 @@ from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set
 from .creation import *  # noqa: F401,F403
 from .dtypes import (  # noqa: F401
     bfloat16, bool, cdouble, cfloat, complex64, complex128, double, float, float16, float32, float64,
-    get_default_dtype, half, int, int8, int16, int32, int64, long, set_default_dtype, short, uint8,
+    finfo, get_default_dtype, half, iinfo, int, int8, int16, int32, int64, long, set_default_dtype, short, uint8,
 )
 from .device import device  # noqa: F401
 from . import accelerator, backends, compiler, cuda  # noqa: F401
 from .compiler import compile  # noqa: F401
+from .settings import (  # noqa: F401
+    are_deterministic_algorithms_enabled, get_float32_matmul_precision, get_num_threads, set_float32_matmul_precision,
+    set_num_threads, use_deterministic_algorithms,
+)
+from .size import Size  # noqa: F401
 from .ops import *  # noqa: F401,F403
 from . import fft, linalg  # noqa: F401,E402  (the torch.fft and torch.linalg namespaces)
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: F401

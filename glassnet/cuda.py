@@ -9,7 +9,7 @@ import warnings
 from types import SimpleNamespace
 
 __all__ = ["is_available", "is_bf16_supported", "device_count", "manual_seed", "manual_seed_all", "synchronize",
-           "amp"]
+           "empty_cache", "memory_allocated", "max_memory_allocated", "memory_reserved", "amp"]
 
 
 def is_available():
@@ -35,6 +35,18 @@ def manual_seed_all(seed):
 
 def synchronize(device=None):
     """There is no asynchronous GPU work to wait for."""
+
+
+def empty_cache():
+    """No GPU memory to give back (training scripts call this between phases)."""
+
+
+def memory_allocated(device=None):
+    """GPU memory in use, in bytes: none (PyTorch answers 0 without a GPU too)."""
+    return 0
+
+
+max_memory_allocated = memory_reserved = memory_allocated
 
 
 def _cuda_grad_scaler(*args, enabled=True, **kwargs):

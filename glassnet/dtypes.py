@@ -43,6 +43,44 @@ class _NoNumPyDtype:
 
 bfloat16 = _NoNumPyDtype("bfloat16")
 
+
+class finfo:
+    """Facts about a floating dtype (the default float dtype when none is given), as Python numbers:
+    bits, eps, max, min, tiny (= smallest_normal, the smallest positive normal number), resolution, and
+    `dtype` (its name). Also for bfloat16, which glassnet cannot compute in."""
+
+    def __init__(self, type=None):
+        if type is bfloat16:                   # 8 exponent bits like float32, 7 fraction bits
+            self.bits, self.eps, self.tiny, self.resolution, self.dtype = 16, 2.0**-7, 2.0**-126, 0.01, "bfloat16"
+            self.max = (2 - 2.0**-7) * 2.0**127
+        else:
+            dtype = get_default_dtype() if type is None else np.dtype(type)
+            if dtype.kind not in "fc":
+                raise TypeError(f"finfo: expected a floating dtype, got {dtype} (use iinfo for integers)")
+            info = np.finfo(dtype)
+            self.bits, self.eps, self.tiny = info.bits, builtins.float(info.eps), builtins.float(info.tiny)
+            self.max, self.resolution, self.dtype = builtins.float(info.max), 10.0 ** -info.precision, dtype.name
+        self.min, self.smallest_normal = -self.max, self.tiny
+
+    def __repr__(self):
+        return (f"finfo(resolution={self.resolution}, min={self.min:g}, max={self.max:g}, eps={self.eps:g}, "
+                f"smallest_normal={self.tiny:g}, tiny={self.tiny:g}, dtype={self.dtype})")
+
+
+class iinfo:
+    """Facts about an integer dtype as Python ints: bits, max, min, and `dtype` (its name)."""
+
+    def __init__(self, type):
+        dtype = np.dtype(type)
+        if dtype.kind not in "iu":
+            raise TypeError(f"iinfo: expected an integer dtype, got {dtype} (use finfo for floats)")
+        info = np.iinfo(dtype)
+        self.bits, self.max, self.min, self.dtype = info.bits, builtins.int(info.max), builtins.int(info.min), dtype.name
+
+    def __repr__(self):
+        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
+
+
 _default_float = float32
 
 

@@ -711,6 +711,8 @@ class Tensor:
     def nanquantile(self, q, *args, **kwargs): return ops.nanquantile(self, q, *args, **kwargs)
     def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None): return ops.unique(self, sorted, return_inverse, return_counts, dim)
     def unique_consecutive(self, return_inverse=False, return_counts=False, dim=None): return ops.unique_consecutive(self, return_inverse, return_counts, dim)
+    def bincount(self, weights=None, minlength=0): return ops.bincount(self, weights, minlength)
+    def histc(self, bins=100, min=0, max=0): return ops.histc(self, bins, min, max)
     def nonzero(self, *, as_tuple=False): return ops.nonzero(self, as_tuple=as_tuple)
     def argwhere(self): return ops.argwhere(self)
     def masked_select(self, mask): return ops.masked_select(self, mask)

@@ -82,3 +82,95 @@ def test_compile_gives_back_its_model_and_accelerator_says_none():
         gn.compile(3)
     assert gn.accelerator.is_available() is False and gn.accelerator.current_accelerator() is None
     assert gn.accelerator.device_count() == 0 and gn.cuda.is_bf16_supported() is False
+
+
+@pytest.mark.parametrize("values, weights, minlength", [([0, 3, 3, 1], None, 0), ([2, 2], [0.5, 1.5], 5),
+                                                        ([], None, 3), ([1, 4], [1.0, 2.0], 0)])
+def test_bincount_matches_torch(values, weights, minlength):
+    def run(lib):
+        w = None if weights is None else lib.tensor(weights, dtype=lib.float64)
+        return lib.bincount(lib.tensor(values, dtype=lib.int64), weights=w, minlength=minlength)
+
+    ours, ref = run(gn), run(torch)
+    assert ours.tolist() == ref.tolist() and str(ours.dtype) == str(ref.dtype).removeprefix("torch.")
+
+
+@pytest.mark.parametrize("bins, lo, hi", [(4, -2, 4), (3, 0, 0), (10, 0.5, 0.6), (1, -10, 10)])
+def test_histc_matches_torch(bins, lo, hi):
+    data = np.random.default_rng(0).normal(size=200).astype(np.float32)
+    ours = gn.histc(gn.tensor(data), bins=bins, min=lo, max=hi)
+    ref = torch.histc(torch.tensor(data), bins=bins, min=lo, max=hi)
+    assert ours.tolist() == ref.tolist() and ours.dtype == gn.float32
+    assert gn.tensor([2.0, 2.0]).histc(bins=4).tolist() == torch.tensor([2.0, 2.0]).histc(bins=4).tolist()
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: gn.bincount(gn.tensor([1, -1])), "non-negative integers, got shape \\(2,\\) of int64 \\(smallest value -1\\)"),
+    (lambda: gn.bincount(gn.tensor([[1]])), "expected a 1-D tensor"),
+    (lambda: gn.bincount(gn.tensor([1.0])), "of float32"),
+    (lambda: gn.bincount(gn.tensor([1, 2]), weights=gn.ones(3)), "weights of shape \\(3,\\) do not match"),
+    (lambda: gn.histc(gn.tensor([1, 2])), "histc: expected a floating-point tensor, got int64"),
+    (lambda: gn.histc(gn.ones(2), min=3, max=1), "need bins > 0 and min <= max"),
+    (lambda: gn.histc(gn.ones(2), bins=0), "bins=0"),
+])
+def test_counting_refuses_bad_input(call, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        call()
+
+
+def test_dtype_facts_match_torch():
+    for name in ("float32", "float16", "float64", "bfloat16"):
+        ours, ref = gn.finfo(getattr(gn, name)), torch.finfo(getattr(torch, name))
+        for field in ("bits", "eps", "max", "min", "tiny", "smallest_normal", "resolution", "dtype"):
+            assert getattr(ours, field) == getattr(ref, field), (name, field)
+    for name in ("int64", "int32", "int16", "int8", "uint8"):
+        ours, ref = gn.iinfo(getattr(gn, name)), torch.iinfo(getattr(torch, name))
+        assert (ours.bits, ours.max, ours.min, ours.dtype) == (ref.bits, ref.max, ref.min, ref.dtype)
+    assert gn.finfo().eps == torch.finfo().eps and isinstance(gn.finfo(gn.float16).max, float)
+    with pytest.raises(TypeError, match="finfo: expected a floating dtype, got int64"):
+        gn.finfo(gn.int64)
+    with pytest.raises(TypeError, match="iinfo: expected an integer dtype, got float32"):
+        gn.iinfo(gn.float32)
+
+
+def test_size_is_a_tuple_with_numel():
+    size = gn.Size([2, 3, 4])
+    assert size == (2, 3, 4) == gn.ones(2, 3, 4).shape and size.numel() == 24 and gn.Size().numel() == 1
+    assert isinstance(size[1:], gn.Size) and size[1:].numel() == 12 and size[0] == 2
+    assert repr(size) == "glassnet.Size([2, 3, 4])"
+    with pytest.raises(TypeError, match="Size: expected non-negative ints"):
+        gn.Size([2, -1])
+
+
+def test_settings_are_checked_and_read_back():
+    before = gn.get_float32_matmul_precision()
+    gn.set_float32_matmul_precision("medium")
+    assert gn.get_float32_matmul_precision() == "medium"
+    gn.set_float32_matmul_precision(before)
+    with pytest.raises(ValueError, match="expected one of highest, high, medium, got 'fast'"):
+        gn.set_float32_matmul_precision("fast")
+    gn.use_deterministic_algorithms(True)
+    assert gn.are_deterministic_algorithms_enabled()
+    gn.use_deterministic_algorithms(False)
+    with pytest.raises(ValueError, match="set_num_threads: expected a positive int, got 0"):
+        gn.set_num_threads(0)
+    assert gn.get_num_threads() >= 1
+
+
+def test_no_grad_on_a_generator_covers_each_step_and_not_the_caller():
+    x = gn.ones(2, requires_grad=True)
+
+    @gn.no_grad()
+    def doubling(t):
+        while True:
+            t = t * 2
+            received = yield t.requires_grad, gn.is_grad_enabled()
+            if received == "stop":
+                return
+
+    steps = doubling(x)
+    assert next(steps) == (False, False) and gn.is_grad_enabled()
+    assert steps.send(None) == (False, False) and gn.is_grad_enabled()
+    with pytest.raises(StopIteration):
+        steps.send("stop")
+    assert gn.is_grad_enabled()

@@ -2,9 +2,12 @@
 `inference_mode`, `is_grad_enabled`.
 
 Each works as a context manager and as a decorator (`@no_grad()` and bare `@no_grad`), as in PyTorch.
-`set_grad_enabled(False)` switches at once when called, and back when used as a `with` block ends.
+A decorated generator function runs in the mode each time it is resumed, and its caller in its own mode
+between two values. `set_grad_enabled(False)` switches at once when called, and back when used as a `with`
+block ends.
 """
 import functools
+import inspect
 
 _enabled = True
 
@@ -17,6 +20,40 @@ def is_grad_enabled():
 def _set(mode):
     global _enabled
     _enabled = bool(mode)
+
+
+def _decorate(fn, make_mode):
+    """`fn` run inside a fresh `make_mode()` context; for a generator function, each step of it."""
+    if not inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with make_mode():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+    @functools.wraps(fn)
+    def generator_wrapper(*args, **kwargs):
+        gen = fn(*args, **kwargs)
+        step = functools.partial(gen.send, None)
+        while True:
+            try:
+                with make_mode():
+                    value = step()
+            except StopIteration as stop:
+                return stop.value
+            try:
+                sent = yield value
+            except GeneratorExit:
+                with make_mode():
+                    gen.close()
+                raise
+            except BaseException as error:
+                step = functools.partial(gen.throw, error)
+            else:
+                step = functools.partial(gen.send, sent)
+
+    return generator_wrapper
 
 
 class _GradMode:
@@ -40,12 +77,7 @@ class _GradMode:
         return False
 
     def __call__(self, fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with self.clone():
-                return fn(*args, **kwargs)
-
-        return wrapper
+        return _decorate(fn, self.clone)
 
     def clone(self):
         return self.__class__()
@@ -103,11 +135,4 @@ class set_grad_enabled:
 
     def __call__(self, fn):
         _set(self._prev)  # the decoration itself must not change the mode
-        mode = self.mode
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with set_grad_enabled(mode):
-                return fn(*args, **kwargs)
-
-        return wrapper
+        return _decorate(fn, functools.partial(set_grad_enabled, self.mode))

@@ -15,6 +15,7 @@ indexing     getitem cat stack split chunk flip repeat pad masked_fill gather sc
 scatter      scatter scatter_reduce index_add index_copy index_fill
 slicing      unbind select narrow tensor_split repeat_interleave take take_along_dim unfold diff meshgrid
 sorting      sort argsort topk kthvalue median nanmedian quantile nanquantile unique searchsorted bucketize
+             bincount histc
 matrix       diagonal diag diag_embed trace einsum
 linear_algebra  torch.linalg (glassnet.linalg): inv solve det slogdet cholesky qr eigh svd pinv norms ...
 fourier      torch.fft (glassnet.fft): fft ifft rfft irfft (2-D, n-D), stft; complex parts real imag angle conj

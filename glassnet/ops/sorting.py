@@ -1,5 +1,5 @@
 """Sorting and order statistics: sort, argsort, msort, topk, kthvalue, median, nanmedian, quantile,
-nanquantile, unique, unique_consecutive, searchsorted, bucketize.
+nanquantile, unique, unique_consecutive, searchsorted, bucketize; counting into bins: bincount, histc.
 
 Each of these first decides, without gradients, WHICH elements to take (a permutation or a set of
 positions along `dim`), then takes them with `gather`. So the values' backward is gather's: every output
@@ -18,7 +18,7 @@ from .indexing import gather
 from .shape import clone, movedim, reshape, squeeze
 
 __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "median", "nanmedian", "quantile", "nanquantile",
-           "unique", "unique_consecutive", "searchsorted", "bucketize"]
+           "unique", "unique_consecutive", "searchsorted", "bucketize", "bincount", "histc"]
 
 _Sort = namedtuple("sort", ("values", "indices"))
 _Topk = namedtuple("topk", ("values", "indices"))
@@ -340,3 +340,37 @@ def bucketize(input, boundaries, *, out_int32=False, right=False):
     if as_tensor(boundaries).ndim != 1:
         raise ValueError(f"bucketize: boundaries must be 1-D, got shape {as_tensor(boundaries).shape}")
     return searchsorted(boundaries, input, out_int32=out_int32, right=right)
+
+
+def bincount(input, weights=None, minlength=0):
+    """How often each value 0, 1, ..., max(input) occurs in the 1-D non-negative integer `input` (at least
+    `minlength` counts); with `weights`, the sum of the weights of each value's positions (in the weights'
+    dtype) instead of the count. No gradient."""
+    x = as_tensor(input)
+    if x.ndim != 1 or x.dtype.kind not in "iu" or (x.array < 0).any():
+        raise ValueError(f"bincount: expected a 1-D tensor of non-negative integers, got shape {x.shape} of "
+                         f"{x.dtype} (smallest value {x.array.min() if x.numel() else None})")
+    if weights is None:
+        return Tensor._make(np.bincount(x.array, minlength=minlength).astype(np.int64))
+    w = as_tensor(weights)
+    if w.shape != x.shape:
+        raise ValueError(f"bincount: weights of shape {w.shape} do not match the input's shape {x.shape}")
+    return Tensor._make(np.bincount(x.array, w.array, minlength=minlength).astype(w.dtype))
+
+
+def histc(input, bins=100, min=0, max=0):
+    """A histogram of the floating `input` in `bins` equal bins over [min, max] (the last bin includes max;
+    values outside are left out). min == max == 0 takes the data's own range, widened by 1 on each side
+    when all values are equal. The counts have the input's dtype. No gradient."""
+    x = as_tensor(input)
+    if x.dtype.kind != "f":
+        raise TypeError(f"histc: expected a floating-point tensor, got {x.dtype}")
+    if bins <= 0 or min > max:
+        raise ValueError(f"histc: need bins > 0 and min <= max, got bins={bins}, min={min}, max={max}")
+    lo, hi = float(min), float(max)
+    if lo == hi == 0 and x.numel():
+        lo, hi = float(x.array.min()), float(x.array.max())
+    if lo == hi:
+        lo, hi = lo - 1, hi + 1
+    counts, _ = np.histogram(x.array, bins=int(bins), range=(lo, hi))
+    return Tensor._make(counts.astype(x.dtype))
