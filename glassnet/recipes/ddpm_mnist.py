@@ -34,7 +34,8 @@ def _channels(value):
 
 @dataclass
 class DDPMConfig(PixelsConfig):
-    epochs: int = flag(4, "passes over the training set", positive)
+    epochs: int = flag(3, "passes over the training set", positive)
+    batch_size: int = flag(64, "images per optimizer step", positive)
     lr: float = flag(2e-3, "peak learning rate of the one-cycle schedule", positive)
     clip_grad_norm: float = flag(1.0, "clip the gradient norm to this value (0: off)")
     channels: str = flag("16,32,64", "the U-Net's width at 28, 14 and 7 pixels (one level per number)", _channels)
