@@ -32,7 +32,8 @@ _tune_malloc()
 from .serialization import load, save  # noqa: F401,E402
 from . import utils  # noqa: F401,E402
 from .legacy import (  # noqa: F401,E402
-    BoolTensor, ByteTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor, is_tensor, numel,
+    BoolTensor, ByteTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor, is_floating_point, is_nonzero,
+    is_tensor, numel,
 )
 from . import optim  # noqa: F401,E402
 from . import amp  # noqa: F401,E402

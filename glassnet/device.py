@@ -96,6 +96,6 @@ def parse_to(args, kwargs, op="to"):
     if dtype is not None:
         try:
             dtype = np.dtype(dtype)
-        except TypeError:
-            raise TypeError(f"{op}: expected a dtype or a device, got {dtype!r}") from None
+        except TypeError as error:           # bfloat16 says why in its own error
+            raise TypeError(f"{op}: expected a dtype or a device, got {dtype!r} ({error})") from None
     return dtype, copy

@@ -9,7 +9,7 @@ from . import dtypes
 from .tensor import Tensor
 
 __all__ = ["FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "BoolTensor", "ByteTensor",
-           "is_tensor", "numel"]
+           "is_tensor", "is_floating_point", "is_nonzero", "numel"]
 
 
 class _LegacyTensorType(type):
@@ -43,6 +43,17 @@ ByteTensor = _typed(dtypes.uint8, "ByteTensor")
 
 def is_tensor(obj):
     return isinstance(obj, Tensor)
+
+
+def is_floating_point(input):
+    return input.is_floating_point()
+
+
+def is_nonzero(input):
+    """The truth of a one-element tensor (an error for any other size, as bool(tensor))."""
+    if input.numel() != 1:
+        raise RuntimeError(f"is_nonzero: expected a tensor with one element, got {input.numel()} elements")
+    return bool(input)
 
 
 def numel(input):

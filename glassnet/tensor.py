@@ -230,6 +230,24 @@ class Tensor:
     def element_size(self):
         return self.array.itemsize
 
+    nelement, ndimension = numel, dim              # older spellings
+    is_cpu = True
+
+    @property
+    def itemsize(self):
+        return self.array.itemsize
+
+    @property
+    def nbytes(self):
+        return self.array.nbytes
+
+    def is_signed(self):
+        return self.array.dtype.kind in "ifc"
+
+    def data_ptr(self):
+        """The address of the first element (tensors that share it share memory there)."""
+        return self.array.__array_interface__["data"][0]
+
     def __len__(self):
         if self.array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
@@ -286,6 +304,22 @@ class Tensor:
 
     def bool(self):
         return self.to(dtypes.bool)
+
+    def short(self):
+        return self.to(dtypes.int16)
+
+    def char(self):
+        return self.to(dtypes.int8)
+
+    def byte(self):
+        return self.to(dtypes.uint8)
+
+    def bfloat16(self):
+        return self.to(dtypes.bfloat16)            # raises: NumPy has no bfloat16
+
+    def type_as(self, other):
+        """This tensor cast to `other`'s dtype."""
+        return self.to(other.dtype)
 
     def cpu(self):
         return self
@@ -554,6 +588,17 @@ class Tensor:
     def pow(self, exponent): return ops.pow(self, exponent)
     def neg(self): return ops.neg(self)
     def matmul(self, other): return ops.matmul(self, other)
+    def subtract(self, other, *, alpha=1): return ops.sub(self, other, alpha=alpha)
+    def multiply(self, other): return ops.mul(self, other)
+    def divide(self, other, *, rounding_mode=None): return ops.div(self, other, rounding_mode=rounding_mode)
+    def erf(self): return ops.erf(self)
+    def erfc(self): return ops.erfc(self)
+    def erfinv(self): return ops.erfinv(self)
+    def clamp_min(self, min): return ops.clamp_min(self, min)
+    def clamp_max(self, max): return ops.clamp_max(self, max)
+    def tile(self, *dims): return ops.tile(self, dims[0] if len(dims) == 1 and not isinstance(dims[0], int) else dims)
+    def multinomial(self, num_samples, replacement=False, *, generator=None): return _creation.multinomial(self, num_samples, replacement, generator=generator)
+    def bernoulli(self, p=None, *, generator=None): return _creation.bernoulli(self, p, generator=generator)
     def mm(self, mat2): return ops.mm(self, mat2)
     def bmm(self, mat2): return ops.bmm(self, mat2)
     def mv(self, vec): return ops.mv(self, vec)
@@ -781,3 +826,26 @@ class Tensor:
 from . import ops  # noqa: E402  (the operations import Tensor, so they come after it)
 from .ops import _util, inplace as _inplace  # noqa: E402
 from . import creation as _creation  # noqa: E402
+
+
+def _inplace_twin(name):
+    """x.<name>_(...): x.<name>(...) written into x's own storage, recorded for autograd like <name>
+    (see ops/inplace.py)."""
+    out_of_place = getattr(Tensor, name)
+
+    def method(self, *args, **kwargs):
+        return self._inplace(name + "_", lambda t, *operands: out_of_place(t, *operands, **kwargs), *args)
+
+    method.__name__ = method.__qualname__ = name + "_"
+    method.__doc__ = f"In place: x.{name}_(...) makes x equal to x.{name}(...)."
+    return method
+
+
+# the in-place twins of the shape-keeping methods (the others are written out above)
+for _name in ("floor ceil round trunc fix frac sign sgn sin cos tan asin acos atan arcsin arccos arctan sinh cosh "
+              "asinh acosh atanh arcsinh arccosh arctanh log1p log2 log10 expm1 exp2 rsqrt reciprocal square erf "
+              "erfc erfinv fmod remainder floor_divide true_divide hypot atan2 arctan2 copysign nan_to_num tril triu "
+              "eq ne lt le gt ge greater greater_equal less less_equal not_equal logical_and logical_or logical_xor "
+              "logical_not bitwise_and bitwise_or bitwise_xor bitwise_not bitwise_left_shift bitwise_right_shift "
+              "cumsum cumprod negative absolute clamp_min clamp_max subtract multiply divide addmm").split():
+    setattr(Tensor, _name + "_", _inplace_twin(_name))

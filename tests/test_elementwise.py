@@ -39,6 +39,10 @@ def _acosh_arg(lib, x):
 
 
 CASES += [
+    unary("erf"), unary("erfc"), unary("erfinv", "unit"),
+    both("erf_gelu", lambda lib, x: 0.5 * x * (1.0 + lib.erf(x / 2 ** 0.5)), [(3, 4)]),
+    both("clamp_min_max", lambda lib, x: lib.clamp_min(x, -0.3) + x.clamp_max(0.4), [(4, 5)], domain="distinct"),
+    both("tile", lambda lib, x: (lib.tile(x, (2,)), x.tile(1, 2, 1)), [(2, 3)]),
     unary("tan", "unit"), unary("asin", "unit"), unary("acos", "unit"), unary("atan"), unary("sinh"),
     unary("cosh"), unary("asinh"), unary("atanh", "unit"), unary("exp2"), unary("expm1"),
     unary("log2", "positive"), unary("log10", "positive"), unary("reciprocal", "nonzero"), unary("square"),

@@ -32,6 +32,8 @@ def _index_put(lib, t, v):
 
 
 CASES = {
+    # special functions
+    "erf": lambda lib, t: lib.erf(t), "erfc": lambda lib, t: lib.erfc(t), "erfinv": lambda lib, t: lib.erfinv(t.tanh()),
     # reductions and cumulative ops
     "prod": lambda lib, t: lib.prod(t, 1), "prod_all": lambda lib, t: t.prod(),
     "amax": lambda lib, t: lib.amax(t, 1), "max_dim": lambda lib, t: lib.max(t, 1)[0],

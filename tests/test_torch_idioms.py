@@ -174,3 +174,50 @@ def test_no_grad_on_a_generator_covers_each_step_and_not_the_caller():
     with pytest.raises(StopIteration):
         steps.send("stop")
     assert gn.is_grad_enabled()
+
+
+TWINS = [("floor_", ()), ("ceil_", ()), ("round_", ()), ("trunc_", ()), ("frac_", ()), ("sign_", ()), ("sin_", ()),
+         ("cos_", ()), ("tanh_", ()), ("log1p_", ()), ("expm1_", ()), ("reciprocal_", ()), ("square_", ()),
+         ("erf_", ()), ("erfinv_", ()), ("fmod_", (0.3,)), ("remainder_", (0.3,)), ("hypot_", (1.5,)),
+         ("atan2_", (0.5,)), ("copysign_", (-1.0,)), ("clamp_min_", (0.1,)), ("clamp_max_", (0.1,)),
+         ("eq_", (0.25,)), ("gt_", (0.0,)), ("logical_not_", ()), ("cumsum_", (1,)), ("cumprod_", (0,)),
+         ("tril_", ()), ("triu_", (1,)), ("subtract_", (2.0,)), ("multiply_", (3.0,)), ("divide_", (4.0,)),
+         ("nan_to_num_", ()), ("negative_", ()), ("absolute_", ())]
+
+
+@pytest.mark.parametrize("name, args", TWINS, ids=[n for n, _ in TWINS])
+def test_in_place_twins_match_torch(name, args):
+    values = np.array([[-0.75, 0.25, 0.5], [0.9, -0.1, 0.0]], np.float32)
+    ours, ref = gn.tensor(values), torch.tensor(values)
+    assert getattr(ours, name)(*(gn.tensor(a) if isinstance(a, float) else a for a in args)) is ours
+    getattr(ref, name)(*(torch.tensor(a) if isinstance(a, float) else a for a in args))
+    np.testing.assert_allclose(ours.numpy(), ref.numpy(), rtol=1e-6, atol=1e-7)
+    assert ours._version == 1
+
+
+def test_in_place_twin_is_recorded_for_autograd():
+    def run(lib):
+        w = lib.tensor([0.3, -0.7, 1.1], requires_grad=True)
+        y = w * 2
+        y.erf_().clamp_min_(-0.5)
+        y.sum().backward()
+        return w.grad.tolist()
+
+    np.testing.assert_allclose(run(gn), run(torch), rtol=1e-6)
+    w = gn.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="floor_: a leaf tensor that requires grad"):
+        w.floor_()
+
+
+def test_metadata_and_conversion_methods_match_torch():
+    for lib in (gn, torch):
+        x = lib.ones(2, 3)
+        assert (x.nelement(), x.ndimension(), x.itemsize, x.nbytes, x.is_cpu, x.is_signed()) == (6, 2, 4, 24, True, True)
+        assert str(x.type_as(lib.ones(1, dtype=lib.int64)).dtype).endswith("int64")
+        assert [str(f().dtype).removeprefix("torch.") for f in (x.short, x.char, x.byte)] == ["int16", "int8", "uint8"]
+        assert lib.is_floating_point(x) and not lib.is_floating_point(x.long()) and lib.is_nonzero(lib.tensor([2]))
+        assert x.data_ptr() == x.view(6).data_ptr() != x.clone().data_ptr()
+    with pytest.raises(TypeError, match="NumPy has no bfloat16"):
+        gn.ones(2).bfloat16()
+    with pytest.raises(RuntimeError, match="is_nonzero: expected a tensor with one element, got 2"):
+        gn.is_nonzero(gn.ones(2))

@@ -18,10 +18,12 @@ from ._util import as_tensor, check_broadcast, operands
 from .shape import cast, sum_to
 
 
-__all__ = ["exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "square", "reciprocal",
+__all__ = ["exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "square", "reciprocal", "erf",
+    "erfc", "erfinv",
     "abs", "absolute", "sin", "cos", "tan", "asin", "acos", "atan", "arcsin", "arccos", "arctan", "sinh", "cosh",
     "asinh", "acosh", "atanh", "arcsinh", "arccosh", "arctanh", "atan2", "arctan2", "hypot", "logaddexp", "lerp",
     "sign", "sgn", "copysign", "floor", "ceil", "round", "trunc", "fix", "frac", "nan_to_num", "clamp", "clip",
+    "clamp_min", "clamp_max",
     "where", "maximum", "minimum", "fmax", "fmin"]
 
 
@@ -39,7 +41,7 @@ class Elementwise(Function):
     """y = f(x) elementwise.   dx = dy * f'(x);  forward mode: dy = f'(x) dx.   Shapes: all like x.
 
     A subclass sets `f` (a NumPy function) and writes f' once, as `derivative(m, x, y)` where `m` is a
-    module of functions: NumPy on arrays for the jvp, this module on Tensors for the backward, so that
+    module of functions (f' reads x, or, when the class says saves_inputs = False, y alone): NumPy on arrays for the jvp, this module on Tensors for the backward, so that
     the backward is itself differentiable (second derivatives work).
     """
 
@@ -49,7 +51,10 @@ class Elementwise(Function):
         return self.f(x)
 
     def backward(self, dy):
-        return dy * self.derivative(_ops, self.inputs[0], self.output())
+        # a subclass whose f' reads y alone declares saves_inputs = False; the others read x alone, so an
+        # in-place change of their output afterwards (y.erf_().clamp_(...)) does not stop their backward
+        y = self.output() if self.saves_inputs is False else None
+        return dy * self.derivative(_ops, self.inputs[0], y)
 
     def jvp(self, dx):
         return None if dx is None else dx * self.derivative(np, self.inputs[0].array, self._outputs[0])
@@ -281,6 +286,48 @@ class Atanh(Elementwise):
         return 1 / (1 - x * x)
 
 
+class Erf(Elementwise):
+    """y = erf x = (2 / sqrt(pi)) * integral from 0 to x of e^(-t^2) dt.   f'(x) = (2 / sqrt(pi)) e^(-x^2)."""
+
+    @staticmethod
+    def f(x):
+        from scipy.special import erf
+
+        return erf(x)
+
+    def derivative(self, m, x, y):
+        return m.exp(-x * x) * (2 / math.sqrt(math.pi))
+
+
+class Erfc(Elementwise):
+    """y = erfc x = 1 - erf x, accurate where erf x is near 1.   f'(x) = -(2 / sqrt(pi)) e^(-x^2)."""
+
+    @staticmethod
+    def f(x):
+        from scipy.special import erfc
+
+        return erfc(x)
+
+    def derivative(self, m, x, y):
+        return m.exp(-x * x) * (-2 / math.sqrt(math.pi))
+
+
+class Erfinv(Elementwise):
+    """y = erf^-1(x) for -1 < x < 1 (+-inf at +-1).   f'(x) = 1 / erf'(y) = (sqrt(pi) / 2) e^(y^2).
+    (Truncated-normal initialisers draw through it.)"""
+
+    saves_inputs = False  # the derivative reads y alone
+
+    @staticmethod
+    def f(x):
+        from scipy.special import erfinv
+
+        return erfinv(x)
+
+    def derivative(self, m, x, y):
+        return m.exp(y * y) * (math.sqrt(math.pi) / 2)
+
+
 def _unary(cls, name):
     def op(input):
         if isinstance(input, Tensor) and input.dtype.kind == "c":
@@ -299,6 +346,7 @@ sqrt, rsqrt, reciprocal = _unary(Sqrt, "sqrt"), _unary(Rsqrt, "rsqrt"), _unary(R
 sin, cos, tan = _unary(Sin, "sin"), _unary(Cos, "cos"), _unary(Tan, "tan")
 asin, acos, atan = arcsin, arccos, arctan = _unary(Asin, "asin"), _unary(Acos, "acos"), _unary(Atan, "atan")
 sinh, cosh = _unary(Sinh, "sinh"), _unary(Cosh, "cosh")
+erf, erfc, erfinv = _unary(Erf, "erf"), _unary(Erfc, "erfc"), _unary(Erfinv, "erfinv")
 asinh, acosh, atanh = arcsinh, arccosh, arctanh = (_unary(Asinh, "asinh"), _unary(Acosh, "acosh"),
                                                    _unary(Atanh, "atanh"))
 
@@ -610,6 +658,16 @@ def clamp(input, min=None, max=None):
 
 
 clip = clamp
+
+
+def clamp_min(input, min):
+    """clamp(input, min=min)."""
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max):
+    """clamp(input, max=max)."""
+    return clamp(input, max=max)
 
 
 class Where(Function):

@@ -20,7 +20,7 @@ from ._util import accepts_axis, check_broadcast, normalize_dim
 from .shape import cast, reshape, sum_to
 
 __all__ = ["to_index", "getitem", "cat", "concat", "concatenate", "stack", "split", "chunk", "flip", "repeat",
-           "pad", "masked_fill", "gather", "scatter_add", "index_select", "one_hot", "tril", "triu", "nonzero",
+           "tile", "pad", "masked_fill", "gather", "scatter_add", "index_select", "one_hot", "tril", "triu", "nonzero",
            "argwhere", "masked_select"]
 
 
@@ -476,6 +476,13 @@ def repeat(input, *sizes):
     if any(s < 0 for s in sizes):
         raise ValueError(f"repeat: repeat sizes must be non-negative, got {sizes}")
     return Repeat.apply(input, sizes=sizes)
+
+
+def tile(input, dims):
+    """torch.tile: `repeat`, except that fewer repeat counts than dimensions are allowed (the leading
+    dimensions are then repeated once)."""
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    return repeat(input, (1,) * (input.ndim - len(dims)) + dims)
 
 
 class ConstantPad(Function):

@@ -130,6 +130,23 @@ def in_place(torch):
     return {"chain": x.tolist(), "add_ alpha": y.tolist(), "grad after .data change": w.grad.tolist()}
 
 
+def special_functions_and_init(torch):
+    """A GELU written with erf, a truncated-normal initialiser drawn through erfinv_ in place (the way
+    vision libraries write it), masks cast with type_as, in-place rounding."""
+    x = torch.linspace(-3, 3, 7)
+    gelu = 0.5 * x * (1.0 + torch.erf(x / math.sqrt(2.0)))
+    u = torch.linspace(0.05, 0.95, 6)                     # stands for uniform draws, so both runs agree
+    lo, hi = [(1.0 + math.erf(v / math.sqrt(2.0))) / 2.0 for v in (-2.0, 2.0)]
+    w = (2 * (lo + u * (hi - lo)) - 1)
+    w.erfinv_()
+    w.mul_(0.02 * math.sqrt(2.0)).add_(0.0)
+    w.clamp_(min=-0.04, max=0.04)
+    mask = (x > 0).type_as(x)
+    return {"erf gelu": gelu.tolist(), "trunc normal": w.tolist(), "type_as mask": [mask.tolist(), mask.dtype == torch.float32],
+            "in-place rounding": [x.clone().floor_().tolist(), x.clone().mul_(0.37).round_(decimals=1).tolist()],
+            "tile": torch.arange(3).tile((2,)).tolist(), "nelement ndimension": [x.nelement(), x.ndimension()]}
+
+
 def in_place_error(torch):
     """Changing a tensor that backward needs raises PyTorch's error."""
     a = torch.tensor([1.0, 2.0], requires_grad=True)
@@ -231,7 +248,7 @@ def activations_and_layers(torch):
 
 
 PARTS = (legacy_and_dtypes, elementwise_and_reductions, settings_and_info, indexing_and_shapes, in_place,
-         in_place_error, schedules, optimizers, numerics, linalg_and_fft, activations_and_layers)
+         special_functions_and_init, in_place_error, schedules, optimizers, numerics, linalg_and_fft, activations_and_layers)
 
 
 def run(torch):
