@@ -87,3 +87,20 @@ def test_grad_scaler_state_dict_and_disabled_pass_through():
         (w.sum() * 1).backward()
         s.unscale_(opt)
         s.unscale_(opt)
+
+
+def test_mixed_precision_tutorial_shows_underflow_and_the_scaler_fixing_it(monkeypatch, tmp_path):
+    """The tutorial's program, small: without scaling some output gradients are zero in float16, with the
+    scaler none; the scaled run follows float32."""
+    import os
+    import runpy
+
+    examples = os.path.join(os.path.dirname(__file__), "..", "docs", "examples")
+    monkeypatch.syspath_prepend(examples)
+    main = runpy.run_path(os.path.join(examples, "mixed_precision.py"), run_name="docs_example")["main"]
+    out = main(out_dir=tmp_path, small=True)
+    (f32, _, zero32, _), (f16, _, zero16, _), (scaled, _, zero_scaled, _) = out["results"].values()
+    assert zero32 == 0 and zero_scaled < 1e-3 and zero16 > 0.005 and zero16 > 20 * zero_scaled
+    assert out["underflow"]["no scaling"][0] > 0.005 and out["underflow"]["scaled"][0] == 0
+    assert abs(np.mean(scaled[-5:]) - np.mean(f32[-5:])) < 0.02 * np.mean(f32[-5:])
+    assert (tmp_path / "mixed_precision.png").stat().st_size > 10000
