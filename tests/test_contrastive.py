@@ -14,7 +14,7 @@ from glassnet.metrics.retrieval import nearest_neighbours, recall_at_k
 from glassnet.models.contrastive import EmbeddingNet, SimCLR
 from glassnet.recipes import get
 from glassnet.recipes.contrastive import linear_probe
-from glassnet.recipes.siamese_mnist import SiameseConfig, balanced_pairs, batch_hard_triplets
+from glassnet.recipes.siamese_mnist import SiameseConfig, balanced_pairs, semi_hard_triplets
 from glassnet.recipes.simclr_mnist import SimCLRConfig
 from glassnet.viz.tsne import tsne
 
@@ -98,14 +98,16 @@ def test_linear_probe_separates_separable_features():
 
 
 # ---- siamese-mnist's mining ---------------------------------------------------------------------------
-def test_batch_hard_triplets_pick_the_hardest():
-    e = np.array([[1, 0], [0.9, 0.436], [0, 1], [0.8, 0.6], [-1, 0]], np.float64)
-    e /= np.linalg.norm(e, axis=1, keepdims=True)
-    labels = np.array([0, 0, 0, 1, 2])
-    anchors, pos, neg = batch_hard_triplets(e, labels)
-    assert list(anchors) == [0, 1, 2]  # 3 and 4 have no positive
-    assert pos[0] == 2 and neg[0] == 3  # farthest same digit, closest other digit
-    assert neg[2] == 3
+def test_semi_hard_triplets():
+    angles = np.radians([0, 26, 90, 37, 170])  # points on the unit circle; digits 0, 0, 0, 1, 2
+    e = np.stack([np.cos(angles), np.sin(angles)], 1)
+    found = semi_hard_triplets(e, np.array([0, 0, 0, 1, 2]))
+    anchors = found[0]
+    triplets = {(a, p): n for a, p, n in zip(*found)}
+    assert set(anchors) == {0, 1, 2} and len(triplets) == 6  # every same-digit pair; 3 and 4 have none
+    assert triplets[0, 1] == 3  # the closest other digit beyond the positive
+    assert triplets[0, 2] == 4 and triplets[1, 0] == 4  # the closer 3 is not beyond the positive
+    assert triplets[2, 0] == 3  # none beyond: the closest other digit
 
 
 def test_balanced_pairs():

@@ -1,13 +1,13 @@
 """siamese-mnist: metric learning, an embedding in which digits of one class lie close together.
 
-    glassnet train siamese-mnist                       batch-hard triplet loss
+    glassnet train siamese-mnist                       semi-hard triplet loss
     glassnet train siamese-mnist --loss contrastive    the contrastive loss of pairs
 
 One convolutional network (glassnet.models.EmbeddingNet, "siamese": every input goes through the same
 weights) maps each digit to a unit vector. The loss shapes their distances:
 
-    triplet      for every anchor of a batch, its farthest same-digit image (hardest positive) and its closest
-                 other-digit image (hardest negative) (Hermans et al. 2017): max(0, margin + d(a, p) - d(a, n))
+    triplet      every same-digit pair (a, p) of a batch, with the closest other digit n that is farther from a
+                 than p is (semi-hard, Schroff et al. 2015): max(0, margin + d(a, p) - d(a, n))
     contrastive  every pair of same-digit images of a batch, and as many random pairs of different digits
                  (Hadsell et al. 2006): 1/2 d^2 for a same-digit pair, 1/2 max(0, margin - d)^2 for the others
 
@@ -38,7 +38,7 @@ class SiameseConfig(DigitsConfig):
     batch_size: int = flag(128, "images per step (the triplets or pairs are formed within a batch)", positive)
     lr: float = flag(3e-3, "peak learning rate of the one-cycle schedule", positive)
     weight_decay: float = flag(1e-4, "AdamW weight decay")
-    loss: str = flag("triplet", "triplet (batch-hard triplets) or contrastive (pairs)",
+    loss: str = flag("triplet", "triplet (semi-hard triplets) or contrastive (pairs)",
                      one_of("triplet", "contrastive"))
     margin: float = flag(0.0, "margin of the loss (0: 0.5 for triplet, 1.2 for contrastive; unit vectors are at "
                               "most 2 apart, orthogonal ones 1.41)")
@@ -59,16 +59,18 @@ def _distances(e):
     return np.sqrt(np.maximum(2 - 2 * (e @ e.T), 0))
 
 
-def batch_hard_triplets(e, labels):
-    """(anchors, hardest positives, hardest negatives) as index arrays into the batch, for the anchors that have
-    a same-digit partner in the batch; chosen on the current distances (no gradient flows through the choice)."""
+def semi_hard_triplets(e, labels):
+    """(anchors, positives, negatives) index arrays into the batch: every same-digit pair (a, p), with the
+    closest other digit n that is still farther from a than p (semi-hard, Schroff et al. 2015), or, when none
+    is, the closest other digit. Chosen on the current distances (no gradient flows through the choice)."""
     d = _distances(e)
     same, other = labels[:, None] == labels[None, :], labels[:, None] != labels[None, :]
     np.fill_diagonal(same, False)
-    anchors = np.flatnonzero(same.any(1) & other.any(1))
-    hardest_positive = np.where(same, d, -np.inf).argmax(1)
-    hardest_negative = np.where(other, d, np.inf).argmin(1)
-    return anchors, hardest_positive[anchors], hardest_negative[anchors]
+    anchors, positives = np.nonzero(same & other.any(1)[:, None])
+    to_others = np.where(other[anchors], d[anchors], np.inf)  # (pairs, N)
+    beyond = np.where(to_others > d[anchors, positives][:, None], to_others, np.inf)
+    negatives = np.where(np.isfinite(beyond.min(1)), beyond.argmin(1), to_others.argmin(1))
+    return anchors, positives, negatives
 
 
 def balanced_pairs(labels, g):
@@ -93,8 +95,11 @@ class _SiameseTask:
         x, y = batch
         e = model(self.augment(x) if self.augment is not None else x)
         labels = y.array
+        if len(np.unique(labels)) == len(labels):
+            raise ValueError(f"siamese-mnist: a batch of {len(labels)} digits holds no two of one digit, so no pair "
+                             f"or triplet: use a larger --batch-size")
         if self.config.loss == "triplet":
-            a, p, n = batch_hard_triplets(e.array, labels)
+            a, p, n = semi_hard_triplets(e.array, labels)
             return F.triplet_margin_loss(e[a], e[p], e[n], margin=self.config.margin or 0.5)
         first, second, same = balanced_pairs(labels, rng())
         return F.contrastive_loss(e[first], e[second], Tensor._make(same), margin=self.config.margin or 1.2)
