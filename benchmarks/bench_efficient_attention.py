@@ -154,6 +154,7 @@ def plot(results, lengths, path):
                 ax.plot(lengths, [y0 * (L / L0) ** power for L in lengths], "k" + style, linewidth=0.8,
                         label=f"~ L^{power}")
         ax.set(xscale="log", yscale="log", xlabel="sequence length L", ylabel=unit, title=what)
+        ax.minorticks_off()
         ax.set_xticks(lengths)
         ax.set_xticklabels([str(L) for L in lengths])
         ax.legend(fontsize=8)
