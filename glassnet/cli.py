@@ -57,7 +57,8 @@ def _value(kind, check, name):
 
 def _add_config_flags(parser, recipe):
     for f in dataclasses.fields(recipe.config):
-        help = _help(f"{f.metadata.get('help', '')} (default: {f.default})")
+        text = f.metadata.get("help", "")
+        help = _help(text if "(default:" in text else f"{text} (default: {f.default})")
         if isinstance(f.default, bool):
             parser.add_argument(option_name(f.name), action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
                                 help=help)
