@@ -70,5 +70,7 @@ def all_recipes():
 def _load_all():
     # each module registers its recipes
     from . import dqn_cartpole, gat_cora, gcn_cora, mnist, sequence, speech_digits, transformers  # noqa: F401
+    from . import detect_digits, detr_digits, resnet_degradation, resnet_mnist, unet_segment  # noqa: F401
     from . import ddpm_mnist, denoise_mnist, gan_mnist, mnist_feature_net, vae_mnist  # noqa: F401  (generative)
     from . import clip_mnist, siamese_mnist, simclr_mnist  # noqa: F401  (contrastive and self-supervised, issue 15)
+    from . import transfer_mnist  # noqa: F401  (transfer learning, issue 17)
