@@ -38,6 +38,7 @@ import math
 import numpy as np
 
 from .. import nn
+from ..autograd.forward_ad import add_tangents
 from ..autograd.function import Function
 from ..creation import randn
 from ..nn import functional as F
@@ -80,6 +81,13 @@ class Reparameterize(Function):
         sigma = (logvar * 0.5).exp()
         return (dz, dz * eps * sigma * 0.5,
                 dz * sigma if self.needs_input_grad[2] else None)
+
+    def jvp(self, dmu, dlogvar, deps):
+        """Forward mode: dz = dmu + sigma * (eps * dlogvar / 2 + deps)."""
+        _, logvar, eps = (t.array for t in self.inputs)
+        sigma = np.exp(0.5 * logvar)
+        return add_tangents(self._outputs[0].shape, dmu, None if dlogvar is None else sigma * eps * dlogvar * 0.5,
+                            None if deps is None else sigma * deps)
 
 
 def reparameterize(mu, logvar, eps=None, generator=None):

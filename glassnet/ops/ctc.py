@@ -16,14 +16,18 @@ import numbers
 
 import numpy as np
 
+from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor
-from .elementwise import clamp
+from .elementwise import clamp, where
+from .indexing import cat, stack
+from .recompute import vjp_by_recompute
 from .shape import reshape
 
 __all__ = ["ctc_loss", "greedy_decode", "beam_search_decode", "forced_align", "collapse"]
 
 _NEG_INF = -np.inf
+_FINITE_NEG = -1e30  # "impossible" in the Tensor-op recursion: exp of it is 0, and it never makes 0 * inf
 
 
 def _extended_targets(targets, target_lengths, blank):
@@ -100,10 +104,15 @@ class CTCLoss(Function):
     (each row of gamma sums to 1) but not for log_probs that are leaves (pytorch issue 52241).
     zero_infinity: infinite losses (no alignment fits, e.g. T_n < L_n + repeats) become 0 with zero
     gradient; otherwise their gradient is NaN, as PyTorch's.
+
+    Forward mode: nll_n is one number per sample, so its tangent is the gradient contracted with the
+    tangent of the log-probabilities:  d nll_n = -sum_{t, c} occupancy_t(n, c) dlog_probs[t, n, c].
+    Higher order: under create_graph the backward is the vector-Jacobian product of the alpha recursion
+    written as Tensor operations (`_graph_forward`, see ops/recompute.py; impossible states hold a large
+    finite negative number instead of -inf there, so that no 0 * inf appears in the second derivative).
     """
 
-    differentiable_backward = False
-    saves_inputs = False
+    saves_inputs = True  # the create_graph path recomputes from log_probs
 
     def forward(self, log_probs, targets, input_lengths, target_lengths, blank, zero_infinity):
         lp = log_probs.astype(np.float64)  # (T, N, C)
@@ -128,6 +137,18 @@ class CTCLoss(Function):
         return np.where(empty, np.where(target_lengths == 0, 0.0, np.inf), nll)
 
     def backward(self, grad):
+        if grad_mode.is_grad_enabled():
+            return vjp_by_recompute(self._graph_forward, self.inputs, (grad,))
+        d_log_probs = -self._occupancy() * grad.array.astype(np.float64)[None, :, None]
+        return Tensor._make(d_log_probs.astype(self.inputs[0].dtype))
+
+    def jvp(self, d_log_probs):
+        """Forward mode: d nll_n = -sum_{t, c} occupancy_t(n, c) dlog_probs[t, n, c]."""
+        return -np.einsum("tnc,tnc->n", self._occupancy(), d_log_probs.astype(np.float64))
+
+    def _occupancy(self):
+        """sum_{s: l'_s = c} gamma_t(s), (T, N, C), 0 beyond each sample's frames (and for an infinite loss
+        under zero_infinity): minus the gradient of nll_n with respect to log_probs[:, n]."""
         lp_ext, ext, skip, alpha, nll, input_lengths, target_lengths, zero_infinity = self.saved
         steps, n, c = self.inputs[0].shape
         beta = _backward_variables(lp_ext, skip, input_lengths, target_lengths)
@@ -139,8 +160,29 @@ class CTCLoss(Function):
         if zero_infinity:
             occupancy[:, np.isinf(nll)] = 0.0
         occupancy[np.arange(steps)[:, None] >= input_lengths[None, :]] = 0.0
-        d_log_probs = -occupancy * grad.array.astype(np.float64)[None, :, None]
-        return Tensor._make(d_log_probs.astype(self.inputs[0].dtype))
+        return occupancy
+
+    def _graph_forward(self, log_probs):
+        """The forward as Tensor operations (the alpha recursion in float64), for create_graph."""
+        lp_ext, ext, skip, _, nll, input_lengths, target_lengths, zero_infinity = self.saved
+        steps, n, s = lp_ext.shape
+        lp = log_probs.to(np.float64).gather(2, Tensor._make(np.broadcast_to(ext[None], (steps, n, s)).copy()))
+        lp = where(Tensor._make(np.isfinite(lp_ext)), lp, _FINITE_NEG)  # padding states
+        floor = Tensor._make(np.full((n, 1), _FINITE_NEG))
+        can_skip = Tensor._make(skip)
+        alpha = [where(Tensor._make(np.arange(s) < 2), lp[0], _FINITE_NEG)]
+        for t in range(1, steps):
+            prev = alpha[-1]
+            step = cat([floor, prev[:, :-1]], 1)
+            jump = where(can_skip, cat([floor, floor, prev[:, :-2]], 1), _FINITE_NEG)
+            alpha.append(lp[t] + stack([prev, step, jump]).logsumexp(0))
+        rows = np.arange(n)
+        final = stack(alpha)[np.maximum(input_lengths - 1, 0), rows]  # (N, S)
+        end_label = where(Tensor._make(target_lengths > 0), final[rows, np.maximum(2 * target_lengths - 1, 0)],
+                          _FINITE_NEG)
+        out = -stack([final[rows, 2 * target_lengths], end_label]).logsumexp(0)
+        fixed = np.isinf(nll) | (input_lengths == 0)  # no alignment, or no frames: the forward's constant
+        return where(Tensor._make(fixed), Tensor._make(self._outputs[0].astype(np.float64)), out).to(log_probs.dtype)
 
 
 # ---- argument checks ----------------------------------------------------------------------------

@@ -23,9 +23,11 @@ import numbers
 
 import numpy as np
 
+from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._util import check_broadcast, normalize_dim
+from .recompute import vjp_by_recompute
 from .loss import _float_tensor, _reduction, _tensor
 from .shape import sum_to
 
@@ -76,8 +78,6 @@ class Normalize(Function):
         dx = g / d - [||x|| >= eps] * sum(g * x, dim) / d^2 * d||x||_p/dx
     """
 
-    differentiable_backward = False
-
     def forward(self, x, p, dim, eps):
         self.p, self.dim, self.eps = p, dim, eps
         self.n = _norm(x, p, dim)
@@ -85,12 +85,24 @@ class Normalize(Function):
         return x / self.d
 
     def backward(self, g):
+        if grad_mode.is_grad_enabled():
+            return vjp_by_recompute(self._graph_forward, self.inputs, (g,))
         x, g = self.inputs[0].array, g.array
         dx = g / self.d
         through = self.n >= self.eps
         coeff = np.where(through, np.sum(g * x, axis=self.dim, keepdims=True) / (self.d * self.d), 0)
         dx -= coeff * _norm_grad(x, self.n, self.p, self.dim)
         return (Tensor._make(dx.astype(x.dtype, copy=False)),)
+
+    def _graph_forward(self, x):
+        return x / x.norm(self.p, self.dim, keepdim=True).clamp(min=self.eps)
+
+    def jvp(self, dx):
+        """Forward mode: dy = dx / d - x dd / d^2, dd = [||x|| >= eps] sum(d||x||_p/dx * dx, dim)."""
+        x = self.inputs[0].array
+        dn = np.sum(_norm_grad(x, self.n, self.p, self.dim) * dx, axis=self.dim, keepdims=True)
+        dd = np.where(self.n >= self.eps, dn, 0)
+        return dx / self.d - x * dd / (self.d * self.d)
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
@@ -118,11 +130,9 @@ class CosineSimilarity(Function):
     then each summed back to its input's shape (the adjoint of broadcasting).
     """
 
-    differentiable_backward = False
-
     def forward(self, x1, x2, shape, dim, eps):
         a, b = np.broadcast_to(x1, shape), np.broadcast_to(x2, shape)
-        self.dim = dim
+        self.dim, self.shape, self.eps = dim, shape, eps
         self.na, self.nb = _norm(a, 2, dim), _norm(b, 2, dim)
         self.da, self.db = np.maximum(self.na, x1.dtype.type(eps)), np.maximum(self.nb, x1.dtype.type(eps))
         self.u, self.v = a / self.da, b / self.db
@@ -130,6 +140,8 @@ class CosineSimilarity(Function):
         return self.cos.squeeze(dim)
 
     def backward(self, g):
+        if grad_mode.is_grad_enabled():
+            return vjp_by_recompute(self._graph_forward, self.inputs, (g,))
         x1, x2 = (t.array for t in self.inputs)
         gk = np.expand_dims(g.array, self.dim)
         need = self.needs_input_grad
@@ -143,6 +155,27 @@ class CosineSimilarity(Function):
             full = gk / self.db * (self.u - self.cos * _norm_grad(b, self.nb, 2, self.dim))
             db = sum_to(Tensor._make(full.astype(x2.dtype, copy=False)), x2.shape)
         return da, db
+
+    def _graph_forward(self, x1, x2):
+        def unit(x):  # x / max(||x||, eps), the clamp a constant shift (no gradient of its own, as PyTorch)
+            n = x.broadcast_to(self.shape).norm(2, self.dim, keepdim=True)
+            return x / (n + Tensor._make(np.maximum(n.array, self.eps) - n.array))
+
+        return (unit(x1) * unit(x2)).sum(self.dim)
+
+    def jvp(self, t1, t2):
+        """Forward mode: dcos = sum(du v + u dv, dim), du = (da - u <a / ||a||, da>) / max(||a||, eps) (dv alike)."""
+        def d_unit(x, t, n, d, u):
+            if t is None:
+                return None
+            t = np.broadcast_to(t, self.shape)
+            dn = np.sum(_norm_grad(np.broadcast_to(x, self.shape), n, 2, self.dim) * t, self.dim, keepdims=True)
+            return (t - u * dn) / d
+
+        x1, x2 = (t.array for t in self.inputs)
+        du, dv = d_unit(x1, t1, self.na, self.da, self.u), d_unit(x2, t2, self.nb, self.db, self.v)
+        dcos = (0 if du is None else du * self.v) + (0 if dv is None else self.u * dv)
+        return np.sum(dcos, axis=self.dim)
 
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
@@ -168,16 +201,16 @@ class PairwiseDistance(Function):
         dx1 = g * d||r||_p/dr,   dx2 = -dx1      (each summed back to its input's shape)
     """
 
-    differentiable_backward = False
-
     def forward(self, x1, x2, p, eps, keepdim, scalar):
-        self.p, self.keepdim, self.scalar = p, keepdim, scalar
+        self.p, self.eps, self.keepdim, self.scalar = p, eps, keepdim, scalar
         self.r = np.atleast_1d(x1 - x2 + x1.dtype.type(eps))
         self.d = _norm(self.r, p, -1)
         out = self.d if keepdim else self.d[..., 0]
         return out.reshape(()) if scalar else out
 
     def backward(self, g):
+        if grad_mode.is_grad_enabled():
+            return vjp_by_recompute(self._graph_forward, self.inputs, (g,))
         x1, x2 = (t.array for t in self.inputs)
         g = g.array.reshape(self.d.shape)
         grad = (g * _norm_grad(self.r, self.d, self.p, -1)).astype(x1.dtype, copy=False)
@@ -185,6 +218,26 @@ class PairwiseDistance(Function):
         need = self.needs_input_grad
         return (sum_to(Tensor._make(grad), x1.shape) if need[0] else None,
                 sum_to(Tensor._make(-grad), x2.shape) if need[1] else None)
+
+    def _graph_forward(self, x1, x2):
+        d = _distance_graph(x1, x2, self.p, self.eps)
+        return d.reshape(self._outputs[0].shape)
+
+    def jvp(self, t1, t2):
+        """Forward mode: dd = sum(d||r||_p/dr * (dx1 - dx2), last dim)."""
+        return _distance_tangent(self.r, self.d, self.p, t1, t2).reshape(self._outputs[0].shape)
+
+
+def _distance_graph(x, y, p, eps):
+    """||x - y + eps||_p over the last dim (kept), as Tensor operations; 0-d inputs count as one element."""
+    r = x - y + eps
+    return (r.reshape(1) if r.ndim == 0 else r).norm(p, -1, keepdim=True)
+
+
+def _distance_tangent(r, d, p, tx, ty):
+    """The tangent of d = ||r||_p (last dim kept) for r = x - y + eps, given x's and y's tangents (None: 0)."""
+    dr = (0 if tx is None else tx) - (0 if ty is None else ty)
+    return np.sum(_norm_grad(r, d, p, -1) * np.broadcast_to(dr, r.shape), -1, keepdims=True)
 
 
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
@@ -201,6 +254,12 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
 
 # ---- the contrastive (pair) loss and the triplet loss ---------------------------------------------
 def _reduce_array(loss, reduction):
+    if reduction == "none":
+        return loss
+    return loss.sum() if reduction == "sum" else loss.mean()
+
+
+def _reduce_tensor(loss, reduction):
     if reduction == "none":
         return loss
     return loss.sum() if reduction == "sum" else loss.mean()
@@ -224,10 +283,8 @@ class ContrastiveLoss(Function):
     Backward: dl/dd = y d - (1 - y) max(0, margin - d); dx1 = g dl/dd d||r||/dr, dx2 = -dx1.
     """
 
-    differentiable_backward = False
-
     def forward(self, x1, x2, target, margin, p, eps, reduction):
-        self.p, self.reduction = p, reduction
+        self.p, self.reduction, self.margin, self.eps = p, reduction, margin, eps
         self.r = x1 - x2 + x1.dtype.type(eps)
         self.d = _norm(self.r, p, -1)[..., 0]
         y = target.astype(x1.dtype)
@@ -237,11 +294,24 @@ class ContrastiveLoss(Function):
         return np.asarray(_reduce_array(loss, reduction), x1.dtype)
 
     def backward(self, g):
+        if grad_mode.is_grad_enabled():
+            return vjp_by_recompute(self._graph_forward, self.inputs[:2], (g,)) + (None,)
         x1 = self.inputs[0].array
         per = _reduced_grad(g, self.d.shape, self.reduction) * self.dl_dd
         grad = (per[..., None] * _norm_grad(self.r, self.d[..., None], self.p, -1)).astype(x1.dtype, copy=False)
         need = self.needs_input_grad
         return (Tensor._make(grad) if need[0] else None, Tensor._make(-grad) if need[1] else None, None)
+
+    def _graph_forward(self, x1, x2):
+        y = Tensor._make(self.inputs[2].array.astype(x1.dtype))
+        d = _distance_graph(x1, x2, self.p, self.eps)[..., 0]
+        loss = 0.5 * (y * d ** 2 + (1 - y) * (self.margin - d).clamp(min=0) ** 2)
+        return _reduce_tensor(loss, self.reduction)
+
+    def jvp(self, t1, t2, _):
+        """Forward mode: dl = dl/dd * dd, dd = sum(d||r||_p/dr * (dx1 - dx2), last dim), then reduced."""
+        dd = _distance_tangent(self.r, self.d[..., None], self.p, t1, t2)[..., 0]
+        return np.asarray(_reduce_array(self.dl_dd * dd, self.reduction))
 
 
 def _check_pair_shapes(op, x1, x2, target):
@@ -284,10 +354,8 @@ class TripletMarginLoss(Function):
     (a tie between d(a, n) and d(p, n) splits the gradient in halves, as torch.minimum.)
     """
 
-    differentiable_backward = False
-
     def forward(self, a, pos, neg, margin, p, eps, swap, reduction):
-        self.p, self.reduction = p, reduction
+        self.p, self.reduction, self.margin, self.eps = p, reduction, margin, eps
         e = a.dtype.type(eps)
         self.r_ap, self.r_an = np.atleast_1d(a - pos + e), np.atleast_1d(a - neg + e)
         self.d_ap, self.d_an = _norm(self.r_ap, p, -1), _norm(self.r_an, p, -1)
@@ -303,13 +371,12 @@ class TripletMarginLoss(Function):
         return np.asarray(_reduce_array(loss, reduction), a.dtype)
 
     def backward(self, g):
+        if grad_mode.is_grad_enabled():
+            return vjp_by_recompute(self._graph_forward, self.inputs, (g,))
         a, pos, neg = (t.array for t in self.inputs)
         gk = _reduced_grad(g, self.loss_shape, self.reduction).reshape(self.d_ap.shape) * self.active
         shape = np.broadcast_shapes(a.shape, pos.shape, neg.shape)
-        w_an, w_pn = np.ones_like(self.d_an), None
-        if self.d_pn is not None:  # which distance is the negative one: min's gradient
-            w_an = np.where(self.d_an < self.d_pn, 1.0, np.where(self.d_an == self.d_pn, 0.5, 0.0))
-            w_pn = 1 - w_an
+        w_an, w_pn = self._negative_weights()
         g_ap = gk * _norm_grad(self.r_ap, self.d_ap, self.p, -1)
         g_an = gk * w_an * _norm_grad(self.r_an, self.d_an, self.p, -1)
         da, dp, dn = g_ap - g_an, -g_ap, g_an
@@ -318,6 +385,30 @@ class TripletMarginLoss(Function):
             dp, dn = dp - g_pn, dn + g_pn
         return tuple(sum_to(Tensor._make(d.reshape(shape).astype(x.dtype, copy=False)), x.shape) if need else None
                      for d, x, need in zip((da, dp, dn), (a, pos, neg), self.needs_input_grad))
+
+    def _negative_weights(self):
+        """How much of d_neg is d(a, n) and how much d(p, n) (swap): min's gradient, halves at a tie."""
+        if self.d_pn is None:
+            return np.ones_like(self.d_an), None
+        w_an = np.where(self.d_an < self.d_pn, 1.0, np.where(self.d_an == self.d_pn, 0.5, 0.0))
+        return w_an, 1 - w_an
+
+    def _graph_forward(self, a, pos, neg):
+        d_ap, d_an = _distance_graph(a, pos, self.p, self.eps), _distance_graph(a, neg, self.p, self.eps)
+        d_neg = d_an if self.d_pn is None else d_an.minimum(_distance_graph(pos, neg, self.p, self.eps))
+        loss = (self.margin + d_ap - d_neg).clamp(min=0)[..., 0].reshape(self.loss_shape)
+        return _reduce_tensor(loss, self.reduction)
+
+    def jvp(self, ta, tp, tn):
+        """Forward mode: dl = [margin + d(a, p) - d_neg >= 0] (dd(a, p) - dd_neg), each dd = sum(d||r||/dr * dr)
+        and dd_neg taken from the smaller distance (halves at a tie), then reduced."""
+        w_an, w_pn = self._negative_weights()
+        dl = _distance_tangent(self.r_ap, self.d_ap, self.p, ta, tp)
+        dl = dl - w_an * _distance_tangent(self.r_an, self.d_an, self.p, ta, tn)
+        if w_pn is not None:
+            dl = dl - w_pn * _distance_tangent(self.r_pn, self.d_pn, self.p, tp, tn)
+        dl = (dl * self.active)[..., 0].reshape(self.loss_shape)
+        return np.asarray(_reduce_array(dl, self.reduction))
 
 
 def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6, swap=False, size_average=None,
@@ -364,10 +455,8 @@ class SimilarityCrossEntropy(Function):
         dq = scale dS k,   dk = scale dS^T q,   dscale = sum(dS * q k^T)
     """
 
-    differentiable_backward = False
-
     def forward(self, q, k, scale, targets, exclude_self, symmetric, reduction):
-        self.targets, self.symmetric, self.reduction = targets, symmetric, reduction
+        self.targets, self.symmetric, self.reduction, self.exclude_self = targets, symmetric, reduction, exclude_self
         self.G = q @ k.T  # (N, M)
         S = self.G * scale
         if exclude_self:
@@ -383,6 +472,8 @@ class SimilarityCrossEntropy(Function):
         return np.asarray(_reduce_array(loss, reduction), q.dtype)
 
     def backward(self, g):
+        if grad_mode.is_grad_enabled():
+            return vjp_by_recompute(self._graph_forward, self.inputs, (g,))
         q, k, scale = (t.array for t in self.inputs)
         w = _reduced_grad(g, (len(q),), self.reduction)
         rows = np.arange(len(q))
@@ -399,6 +490,32 @@ class SimilarityCrossEntropy(Function):
         dk = Tensor._make((dS.T @ q) * scale) if need[1] else None
         dscale = Tensor._make(np.asarray(np.sum(dS * self.G), scale.dtype)) if need[2] else None
         return dq, dk, dscale
+
+    def _graph_forward(self, q, k, scale):
+        from .activation import log_softmax
+
+        S = (q @ k.mT) * scale
+        if self.exclude_self:
+            S = S.masked_fill(Tensor._make(np.eye(len(q), dtype=bool)), -np.inf)
+        rows = Tensor._make(np.arange(len(q))[:, None])
+        loss = -log_softmax(S, 1).gather(1, Tensor._make(self.targets[:, None]))[:, 0]
+        if self.symmetric:
+            loss = (loss - log_softmax(S, 0).gather(1, rows)[:, 0]) / 2
+        return _reduce_tensor(loss, self.reduction)
+
+    def jvp(self, tq, tk, tscale):
+        """Forward mode: dS = scale (dq k^T + q dk^T) + dscale q k^T, then dl_i = sum_j P_ij dS_ij - dS_i,t(i)
+        (P = softmax of the rows; symmetric: averaged with sum_j Pc_ji dS_ji - dS_ii over the columns)."""
+        q, k, scale = (t.array for t in self.inputs)
+        dG = (0 if tq is None else tq @ k.T) + (0 if tk is None else q @ tk.T)
+        dS = np.broadcast_to(dG * scale + (0 if tscale is None else self.G * tscale), self.G.shape).copy()
+        if self.exclude_self:
+            np.fill_diagonal(dS, 0)
+        rows = np.arange(len(q))
+        dl = np.sum(self.P_rows * dS, 1) - dS[rows, self.targets]
+        if self.symmetric:
+            dl = (dl + np.sum(self.P_cols * dS, 0) - dS[rows, rows]) / 2
+        return np.asarray(_reduce_array(dl, self.reduction))
 
 
 def _scale_from_temperature(op, temperature, like):

@@ -20,16 +20,25 @@ features: with q' = q d^-1/4, k' = k d^-1/4 and m random directions w_r (rows of
 so the sums over keys are formed once, (m, d), and never an (L, S) matrix. Causal: the sums run over j <= i
 only; they are carried from chunk to chunk of `chunk_size` positions, with a small masked product inside a
 chunk. The numerator and denominator share one pass: v gets a column of ones, [v, 1].
+
+Higher order and forward mode: each class has a jvp (the tangent pushed through the same products), and under
+create_graph its backward is the vector-Jacobian product of the forward written as Tensor operations
+(`_graph_forward`, see ops/recompute.py); the causal Performer's graph form masks the full (L, S) matrix
+instead of chunking, quadratic in memory but only used for higher-order gradients.
 """
 import math
 
 import numpy as np
 
 from .. import dtypes
+from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..random import rng
 from ..tensor import Tensor
+from .activation import softmax
+from .indexing import cat
 from .loss import _float_tensor
+from .recompute import vjp_by_recompute
 
 __all__ = ["linformer_attention", "performer_attention", "orthogonal_random_features"]
 
@@ -56,8 +65,6 @@ class LinformerAttention(Function):
         dE  = sum over batch and heads of dK' k^T,   dk = E^T dK'     (and likewise F, v with dV')
     """
 
-    differentiable_backward = False
-
     def forward(self, q, k, v, e_proj, f_proj, scale, keep):
         self.scale, self.keep = q.dtype.type(scale), keep
         if keep is not None:
@@ -68,6 +75,8 @@ class LinformerAttention(Function):
         return self.P @ self.vp
 
     def backward(self, dO):
+        if grad_mode.is_grad_enabled():
+            return vjp_by_recompute(self._graph_forward, self.inputs, (dO,))
         q, _, _, e_proj, f_proj = (t.array for t in self.inputs)
         dO, P = dO.array, self.P
         dvp = _swap(P) @ dO
@@ -82,6 +91,23 @@ class LinformerAttention(Function):
         de = np.tensordot(dkp, self.k, axes=(batch + (q.ndim - 1,), batch + (q.ndim - 1,)))  # (p, S)
         df = np.tensordot(dvp, self.v, axes=(batch + (q.ndim - 1,), batch + (q.ndim - 1,)))
         return tuple(Tensor._make(g.astype(q.dtype, copy=False)) for g in (dq, dk, dv, de, df))
+
+    def _graph_forward(self, q, k, v, e_proj, f_proj):
+        if self.keep is not None:
+            keep = Tensor._make(self.keep)
+            k, v = k * keep, v * keep
+        return softmax((q @ (e_proj @ k).mT) * float(self.scale), -1) @ (f_proj @ v)
+
+    def jvp(self, tq, tk, tv, te, tf):
+        """Forward mode: dK' = dE k + E dk, dV' = dF v + F dv, dS = scale (dq K'^T + q dK'^T),
+        dP = P * (dS - rowsum(P * dS)),  dO = dP V' + P dV'   (k, v, dk, dv zeroed at padding keys)."""
+        q, e_proj, f_proj = self.inputs[0].array, self.inputs[3].array, self.inputs[4].array
+        keep = 1 if self.keep is None else self.keep
+        dkp = (0 if te is None else te @ self.k) + (0 if tk is None else e_proj @ (tk * keep))
+        dvp = (0 if tf is None else tf @ self.v) + (0 if tv is None else f_proj @ (tv * keep))
+        dS = ((0 if tq is None else tq @ _swap(self.kp)) + q @ _swap(np.broadcast_to(dkp, self.kp.shape))) * self.scale
+        dP = self.P * (dS - np.sum(self.P * dS, -1, keepdims=True))
+        return dP @ self.vp + self.P @ np.broadcast_to(dvp, self.vp.shape)
 
 
 def _check_qkv(op, query, key, value):
@@ -150,6 +176,15 @@ def _features_backward(x, phi, dphi, omega):
     return du @ omega - np.sum(du, -1, keepdims=True) * x
 
 
+def _features_tangent(x, phi, dx, omega, domega):
+    """The tangent of phi = _features(x, omega): phi * (dx w^T + x dw^T - rowsum(x * dx)) (the stabiliser is
+    a constant factor that cancels in the output: no tangent)."""
+    du = 0 if domega is None else x @ domega.T
+    if dx is not None:
+        du = du + dx @ omega.T - np.sum(x * dx, -1, keepdims=True)
+    return phi * du
+
+
 def _chunks(n, size):
     return [(s, min(s + size, n)) for s in range(0, n, size)]
 
@@ -203,9 +238,8 @@ class PerformerAttention(Function):
         non-causal  dA = dN (B^T V1)^T,  dB = V1 (A^T dN)^T,  dV1 = B (A^T dN)
         causal      the same sums chunk by chunk (see _causal_backward)
         dq = c (dA*A) w - c rowsum(dA*A) c q, and likewise dk from dB   (_features_backward)
+    The features get no gradient (they are redrawn, not learned).
     """
-
-    differentiable_backward = False
 
     def forward(self, q, k, v, omega, causal, keep, chunk):
         c = q.dtype.type(q.shape[-1] ** -0.25)
@@ -225,6 +259,8 @@ class PerformerAttention(Function):
         return self.O
 
     def backward(self, dO):
+        if grad_mode.is_grad_enabled():
+            return vjp_by_recompute(self._graph_forward, self.inputs[:3], (dO,)) + (None,)
         omega = self.inputs[3].array
         dO = dO.array / self.D
         dN = np.concatenate([dO, -np.sum(dO * self.O, -1, keepdims=True)], -1)
@@ -237,6 +273,48 @@ class PerformerAttention(Function):
         dq = _features_backward(self.qs, self.A, dA, omega) * c
         dk = _features_backward(self.ks, self.B, dB, omega) * c  # B is 0 at padding keys: so is dk
         return Tensor._make(dq), Tensor._make(dk), Tensor._make(np.ascontiguousarray(dV1[..., :-1])), None
+
+    def _products(self, A, B, V1):
+        """N from the features and [v, 1] (trilinear, so the tangent is a sum of three of these)."""
+        if self.causal:
+            return _causal_forward(A, B, V1, self.chunk)[0]
+        return A @ (_swap(B) @ V1)
+
+    def _graph_forward(self, q, k, v):
+        omega = self.inputs[3].array
+        c = float(q.shape[-1] ** -0.25)
+
+        def features(x, axes):
+            u = x @ Tensor._make(omega.T) - 0.5 * (x * x).sum(-1, keepdim=True)
+            return (u - Tensor._make(u.array.max(axes, keepdims=True))).exp() * (1 / math.sqrt(omega.shape[0]))
+
+        A, B = features(q * c, -1), features(k * c, (-2, -1))
+        if self.keep is not None:
+            B = B * Tensor._make(self.keep)
+        V1 = cat([v, Tensor._make(np.ones(v.shape[:-1] + (1,), v.dtype))], -1)
+        if self.causal:  # j <= S - L + i as one masked (L, S) matrix
+            L, S = q.shape[-2], k.shape[-2]
+            N = ((A @ B.mT) * Tensor._make(np.tri(L, S, S - L, dtype=q.dtype))) @ V1
+        else:
+            N = A @ (B.mT @ V1)
+        return N[..., :-1] / N[..., -1:]
+
+    def jvp(self, tq, tk, tv, tomega):
+        """Forward mode: dA, dB from _features_tangent (dq, dk scaled by c), dV1 = [dv, 0],
+        dN = N(dA, B, V1) + N(A, dB, V1) + N(A, B, dV1), dO = (dN[:, :dv] - O dN[:, dv]) / D."""
+        omega = self.inputs[3].array
+        c = self.qs.dtype.type(self.qs.shape[-1] ** -0.25)
+        dN = 0
+        if tq is not None or tomega is not None:
+            dA = _features_tangent(self.qs, self.A, None if tq is None else tq * c, omega, tomega)
+            dN = dN + self._products(dA, self.B, self.V1)
+        if tk is not None or tomega is not None:
+            dB = _features_tangent(self.ks, self.B, None if tk is None else tk * c, omega, tomega)
+            dN = dN + self._products(self.A, dB, self.V1)
+        if tv is not None:
+            dV1 = np.concatenate([tv, np.zeros(tv.shape[:-1] + (1,), tv.dtype)], -1)
+            dN = dN + self._products(self.A, self.B, dV1)
+        return (dN[..., :-1] - self.O * dN[..., -1:]) / self.D
 
 
 def performer_attention(query, key, value, features, causal=False, key_padding_mask=None, chunk_size=64):

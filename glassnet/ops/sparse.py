@@ -17,6 +17,7 @@ import numbers
 
 import numpy as np
 
+from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor, to_array
 from .indexing import index_select
@@ -103,6 +104,13 @@ class SparseDenseMatmul(Function):
             d_values = (index_select(dy, 0, rows) * index_select(dense, 0, cols)).sum(-1)
         return d_values, d_dense
 
+    def jvp(self, dvalues, ddense):
+        """Forward mode (bilinear): dY = dA X + A dX, the same product with the tangent in either place."""
+        values, dense = (t.array for t in self.inputs)
+        p = self.pattern
+        return ((0 if dvalues is None else p.matmul(dvalues, dense))
+                + (0 if ddense is None else p.matmul(values, ddense)))
+
 
 class SegmentSoftmax(Function):
     """Softmax of per-entry scores within each row of a pattern (a graph: over each node's incoming edges).
@@ -111,10 +119,11 @@ class SegmentSoftmax(Function):
       Forward:   y_k = exp(s_k - M_g) / sum_{k': g(k') = g(k)} exp(s_k' - M_g),   M_g = max of s over segment g
                  (subtracting the segment's maximum changes nothing mathematically and keeps exp finite)
       Backward:  ds_k = y_k (dy_k - sum_{k': g(k') = g(k)} y_k' dy_k')
-    the softmax's own Jacobian, applied segment by segment. Raw NumPy (a fused op): no second order.
+    the softmax's own Jacobian, applied segment by segment: raw NumPy, or under create_graph the same
+    formula as Tensor operations on the recorded output y (index_add for the segment sums).
+      Forward mode: dy_k = y_k (ds_k - sum_{k': g(k') = g(k)} y_k' ds_k')    (the same Jacobian, symmetric)
     """
 
-    differentiable_backward = False
     saves_inputs = False
 
     def forward(self, scores, pattern):
@@ -124,10 +133,27 @@ class SegmentSoftmax(Function):
         return e / pattern.segment_sum(e)[pattern.rows]
 
     def backward(self, dy):
-        y = self.output(0).array
+        if grad_mode.is_grad_enabled():
+            return (self._graph_backward(dy),)
+        return (Tensor._make(self._jacobian_times(self.output(0).array, dy.array)),)
+
+    def _jacobian_times(self, y, v):
+        """y * (v - segment_sum(y * v) per entry): the softmax Jacobian (symmetric) applied to v."""
         p = self.pattern
-        weighted = y * dy.array
-        return (Tensor._make(weighted - y * p.segment_sum(weighted)[p.rows]),)
+        weighted = y * v
+        return weighted - y * p.segment_sum(weighted)[p.rows]
+
+    def _graph_backward(self, dy):
+        y = self.output(0)
+        p = self.pattern
+        rows = Tensor._make(p.rows)
+        weighted = y * dy
+        sums = Tensor._make(np.zeros((p.shape[0],) + tuple(y.shape[1:]), y.dtype)).index_add(0, rows, weighted)
+        return weighted - y * index_select(sums, 0, rows)
+
+    def jvp(self, ds):
+        """Forward mode: dy = y * (ds - segment_sum(y * ds) per entry)."""
+        return self._jacobian_times(self._outputs[0], ds)
 
 
 def segment_softmax(scores, pattern):
@@ -178,6 +204,10 @@ class ToDense(Function):
         from .indexing import getitem
 
         return (getitem(dd, (Tensor._make(self.pattern.rows), Tensor._make(self.pattern.cols))),)
+
+    def jvp(self, dvalues):
+        """Forward mode (linear): dD = the dense matrix of the values' tangents on the same pattern."""
+        return self.forward(dvalues, self.pattern)
 
 
 class SparseTensor:

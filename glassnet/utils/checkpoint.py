@@ -7,12 +7,20 @@ memory. The backward runs `function` again, this time recording, on the same inp
 random state, so dropout masks repeat), and backpropagates through that fresh graph: gradients reach
 the inputs and, directly, every parameter used inside. Memory for a stack of L blocks drops from L
 blocks' activations to one block's, for about one extra forward pass.
+
+Forward mode runs the function once more with the tangents attached (the same random state again). Under
+create_graph the backward is the vector-Jacobian product of the function re-run under grad mode on
+(private copies of) its floating point tensor arguments, recorded as a node of the caller's graph
+(ops/recompute.py), so second derivatives with respect to those arguments work. Parameters used inside the
+function but not passed to it get no gradient from such a backward: pass them as arguments.
 """
 import numpy as np
 
 from ..autograd import backward as run_backward
 from ..autograd.function import Function
-from ..autograd.grad_mode import enable_grad, no_grad
+from ..autograd.forward_ad import make_dual, unpack_dual
+from ..autograd.grad_mode import enable_grad, is_grad_enabled, no_grad
+from ..ops.recompute import vjp_by_recompute
 from ..random import default_generator
 from ..tensor import Tensor
 
@@ -28,8 +36,6 @@ class Checkpoint(Function):
     the copies' gradients as the inputs' gradients.
     """
 
-    differentiable_backward = False
-
     def forward(self, *arrays, function, rebuild, preserve_rng_state):
         self.function, self.rebuild = function, rebuild
         self.rng_state = default_generator.get_state() if preserve_rng_state else None
@@ -41,21 +47,55 @@ class Checkpoint(Function):
             raise TypeError("checkpoint: the function must return a Tensor or a tuple of Tensors")
         return outs[0].array if self.single else tuple(o.array for o in outs)
 
-    def backward(self, *dys):
-        copies = [Tensor._make(t.array).requires_grad_(t.requires_grad) for t in self.inputs[:-1]]
+    def _rerun(self, tensors):
+        """function(*tensors) with the random state of the forward (the caller's state kept)."""
         saved = default_generator.get_state()
         if self.rng_state is not None:
             default_generator.set_state(self.rng_state)
         try:
-            with enable_grad():
-                out = self.function(*self.rebuild(copies))
+            return self.function(*self.rebuild(tensors))
         finally:
             default_generator.set_state(saved)
+
+    def backward(self, *dys):
+        if is_grad_enabled():
+            return self._graph_backward(dys)
+        copies = [Tensor._make(t.array).requires_grad_(t.requires_grad) for t in self.inputs[:-1]]
+        with enable_grad():
+            out = self._rerun(copies)
         outs = (out,) if self.single else tuple(out)
         pairs = [(o, dy) for o, dy in zip(outs, dys) if o.requires_grad]
         if pairs:
             run_backward([o for o, _ in pairs], [dy for _, dy in pairs])
         return tuple(c.grad if c.requires_grad else None for c in copies) + (None,)
+
+    def _graph_backward(self, dys):
+        """create_graph: the vjp of the function re-run on the floating point tensor arguments, recorded."""
+        inputs = self.inputs[:-1]
+        wrt = [i for i, t in enumerate(inputs) if t.dtype.kind == "f"]
+
+        def run(*floats):
+            tensors = list(inputs)
+            for i, t in zip(wrt, floats):
+                tensors[i] = t
+            return self._rerun(tensors)
+
+        grads = vjp_by_recompute(run, [inputs[i] for i in wrt], dys) if wrt else ()
+        result = [None] * len(inputs)
+        for i, g in zip(wrt, grads):
+            result[i] = g
+        return tuple(result) + (None,)
+
+    def jvp(self, *tangents):
+        """Forward mode: the function run again (same random state) on its inputs carrying their tangents."""
+        duals = [t if d is None else make_dual(Tensor._make(t.array), Tensor._make(d))
+                 for t, d in zip(self.inputs[:-1], tangents[:-1])]
+        with no_grad():
+            out = self._rerun(duals)
+        outs = (out,) if self.single else tuple(out)
+        result = tuple(unpack_dual(o).tangent for o in outs)
+        result = tuple(None if t is None else t.array for t in result)
+        return result[0] if self.single else result
 
 
 def checkpoint(function, *args, use_reentrant=None, preserve_rng_state=True, **kwargs):
