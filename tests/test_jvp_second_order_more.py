@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
+from test_efficient_attention import torch_linformer, torch_performer
 from test_second_order import hessian_vector
 
 import glassnet as gn
@@ -106,31 +107,8 @@ MASK[0, 3:] = True
 FEATURES = F.orthogonal_random_features(6, 3, gn.Generator(0), dtype=np.float64).array
 
 
-def _torch_linformer(q, k, v, e, f, mask=None):
-    if mask is not None:
-        keep = (~torch.from_numpy(mask)).to(k.dtype)[:, :, None]
-        k, v = k * keep, v * keep
-    return torch.softmax(q @ (e @ k).mT / math.sqrt(q.shape[-1]), -1) @ (f @ v)
-
-
 def _torch_performer(q, k, v, causal=False, mask=None):
-    """FAVOR+ as the quadratic form it equals: W = phi(q) phi(k)^T (masked), O = W v / rowsum(W)."""
-    w = torch.from_numpy(FEATURES)
-    c = q.shape[-1] ** -0.25
-
-    def phi(x, per_row):
-        x = x * c
-        u = x @ w.T - 0.5 * (x * x).sum(-1, keepdim=True)
-        u = u - (u.amax(-1, keepdim=True) if per_row else u.amax((-2, -1), keepdim=True)).detach()
-        return torch.exp(u) / math.sqrt(w.shape[0])
-
-    W = phi(q, True) @ phi(k, False).mT
-    L, S = W.shape[-2:]
-    if causal:
-        W = W * torch.ones(L, S, dtype=W.dtype).tril(S - L)
-    if mask is not None:
-        W = W * (~torch.from_numpy(mask)).to(W.dtype)[:, None, :]
-    return (W @ v) / W.sum(-1, keepdim=True)
+    return torch_performer(q, k, v, torch.from_numpy(FEATURES), causal, mask)
 
 
 def _performer(causal=False, mask=None, chunk=2):
@@ -140,9 +118,9 @@ def _performer(causal=False, mask=None, chunk=2):
 
 ATTENTION = [
     Case("linformer", lambda q, k, v, e, f: F.linformer_attention(q, k, v, e, f),
-         _torch_linformer, [(2, 4, 3), (2, 5, 3), (2, 5, 2), (3, 5), (3, 5)]),
+         torch_linformer, [(2, 4, 3), (2, 5, 3), (2, 5, 2), (3, 5), (3, 5)]),
     Case("linformer_padding", lambda q, k, v, e, f: F.linformer_attention(q, k, v, e, f, key_padding_mask=MASK),
-         lambda *t: _torch_linformer(*t, mask=MASK), [(2, 4, 3), (2, 5, 3), (2, 5, 2), (3, 5), (3, 5)]),
+         lambda *t: torch_linformer(*t, mask=MASK), [(2, 4, 3), (2, 5, 3), (2, 5, 2), (3, 5), (3, 5)]),
     Case("performer", _performer(), _torch_performer, [(2, 4, 3), (2, 5, 3), (2, 5, 2)]),
     Case("performer_causal_padding", _performer(causal=True, mask=MASK),
          lambda *t: _torch_performer(*t, causal=True, mask=MASK), [(2, 4, 3), (2, 5, 3), (2, 5, 2)]),
