@@ -1,24 +1,12 @@
 """The tutorials' example programs (docs/examples) run with small sizes and draw their pictures."""
 import re
-import runpy
 from pathlib import Path
 
 import pytest
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-EXAMPLES = DOCS / "examples"
 TUTORIALS = {"autograd": "autograd_tour.py", "mlp": "mlp.py", "cnn": "cnn.py", "rnn": "rnn.py",
              "transformer": "transformer.py"}
-
-
-@pytest.fixture
-def example(monkeypatch):
-    monkeypatch.syspath_prepend(str(EXAMPLES))  # the examples import their neighbour _common.py
-
-    def load(name):
-        return runpy.run_path(str(EXAMPLES / name), run_name="docs_example")["main"]
-
-    return load
 
 
 def _pictures(folder):

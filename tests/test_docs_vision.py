@@ -1,19 +1,11 @@
 """The ResNet and the segmentation-and-detection tutorials: their programs run with small sizes, draw their
 pictures, and show what the pages say they show."""
 import re
-import runpy
 from pathlib import Path
 
 import pytest
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-EXAMPLES = DOCS / "examples"
-
-
-@pytest.fixture
-def example(monkeypatch):
-    monkeypatch.syspath_prepend(str(EXAMPLES))  # the examples import their neighbour _common.py
-    return lambda name: runpy.run_path(str(EXAMPLES / name), run_name="docs_example")["main"]
 
 
 def _pictures(folder):

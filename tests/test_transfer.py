@@ -3,7 +3,6 @@ what each method trains and freezes, and that a briefly pretrained network trans
 its whole-network fine-tune beats the same network trained from scratch on the same 50 images."""
 import copy
 import re
-import runpy
 from pathlib import Path
 
 import numpy as np
@@ -116,10 +115,8 @@ def test_transfer_beats_training_from_scratch(tmp_path):
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
-def test_tutorial_program_probes_each_depth_and_sweeps_the_learning_rate(monkeypatch, tmp_path):
-    monkeypatch.syspath_prepend(str(DOCS / "examples"))  # the examples import their neighbour _common.py
-    main = runpy.run_path(str(DOCS / "examples" / "transfer.py"), run_name="docs_example")["main"]
-    r = main(out_dir=tmp_path, small=True)
+def test_tutorial_program_probes_each_depth_and_sweeps_the_learning_rate(example, tmp_path):
+    r = example("transfer.py")(out_dir=tmp_path, small=True)
     assert list(r["probe_by_depth"]) == [f"layer{s}\n{w}" for s in (1, 2, 3) for w in ("untrained", "pretrained")]
     accuracies = [a for runs in r["probe_by_depth"].values() for a in runs] + r["sweep"]["head_only"]
     assert all(0 <= a <= 1 for a in accuracies)
