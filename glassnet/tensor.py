@@ -573,9 +573,6 @@ class Tensor:
     def __or__(self, other):
         return ops.bitwise_or(self, other)
 
-    def __xor__(self, other):
-        return ops.bitwise_xor(self, other)
-
     def __getitem__(self, index):
         return ops.getitem(self, index)
 
@@ -673,6 +670,8 @@ class Tensor:
     def __rfloordiv__(self, other): return ops.floor_divide(other, self)
     def __xor__(self, other): return ops.bitwise_xor(self, other)
     def __rxor__(self, other): return ops.bitwise_xor(other, self)
+    def __rand__(self, other): return ops.bitwise_and(other, self)
+    def __ror__(self, other): return ops.bitwise_or(other, self)
     def remainder(self, other): return ops.remainder(self, other)
     def fmod(self, other): return ops.fmod(self, other)
     def floor_divide(self, other): return ops.floor_divide(self, other)

@@ -163,6 +163,8 @@ SCATTER = [
     Case("getitem_tuple_inside_index", lambda x: (x[(0,), (1, 2)], x[((0,),)], x[(1, 0), 1:]), [(2, 3, 4)]),
     both("bitwise_shifts", lambda lib, a, b: (a << 2, a >> 1, lib.bitwise_right_shift(a, b)),
          [Const(lambda r: np.array([1, -8, 16])), Const(lambda r: np.array([0, 1, 2]))], gradcheck=False),
+    Case("bitwise_reflected", lambda a: (0x1337 & a, 5 | a, 3 ^ a, ~a), [Const(lambda r: np.array([1, -8, 16, 7]))],
+         gradcheck=False),
 ]
 
 SLICING = [
