@@ -183,6 +183,19 @@ class Tensor:
         t._version_box = self._version_box
         return t
 
+    def _bitcast(self, dtype):
+        """x.view(dtype): the same bytes read as another dtype, as PyTorch's (no gradient flows through it). With
+        a different element size the last dim, which must be contiguous, grows or shrinks by the ratio."""
+        a = self.array
+        if dtype.itemsize != a.itemsize and (a.ndim == 0 or a.strides[-1] != a.itemsize
+                                             or a.shape[-1] * a.itemsize % dtype.itemsize):
+            raise RuntimeError(f"view: cannot read {a.dtype} of shape {tuple(a.shape)} as {dtype}: with a different "
+                               f"element size the last dim must be contiguous and hold a whole number of {dtype} "
+                               f"elements")
+        t = Tensor._make(a.view(dtype))
+        t._version_box = self._version_box
+        return t
+
     def detach_(self):
         self.grad_fn = None
         self._requires_grad = False
@@ -638,7 +651,10 @@ class Tensor:
     def argmin(self, *args, **kwargs): return ops.argmin(self, *args, **kwargs)
     def cumsum(self, *args, **kwargs): return ops.cumsum(self, *args, **kwargs)
     def reshape(self, *shape): return ops.reshape(self, *shape)
-    def view(self, *shape): return ops.view(self, *shape)
+    def view(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], np.dtype):
+            return self._bitcast(shape[0])
+        return ops.view(self, *shape)
     def view_as(self, other): return ops.reshape(self, other.shape)
     def reshape_as(self, other): return ops.reshape(self, other.shape)
     def flatten(self, start_dim=0, end_dim=-1): return ops.flatten(self, start_dim, end_dim)

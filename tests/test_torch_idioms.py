@@ -221,3 +221,13 @@ def test_metadata_and_conversion_methods_match_torch():
         gn.ones(2).bfloat16()
     with pytest.raises(RuntimeError, match="is_nonzero: expected a tensor with one element, got 2"):
         gn.is_nonzero(gn.ones(2))
+
+
+@pytest.mark.parametrize("dtype", ["int32", "float16", "uint8", "float64"])
+def test_view_with_a_dtype_reads_the_same_bytes(dtype):
+    x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    ours, ref = gn.tensor(x, requires_grad=True).view(getattr(gn, dtype)), torch.tensor(x).view(getattr(torch, dtype))
+    assert ours.shape == tuple(ref.shape) and not ours.requires_grad
+    np.testing.assert_array_equal(ours.array, ref.numpy())
+    with pytest.raises(RuntimeError, match="last dim must be contiguous"):
+        gn.tensor(x)[:, ::2].view(gn.float16)
