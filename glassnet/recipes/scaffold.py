@@ -217,8 +217,10 @@ def _outcome(exp, result):
     epochs = getattr(exp.batches, "epochs", None)
     if epochs is not None:
         out["epochs"] = round(epochs, 4)
-    out.update({"train_loss": result.train_loss, "train_seconds": result.seconds,
-                f"{exp.unit}_per_second": result.rate, "checkpoint": result.checkpoint})
+    out.update({"train_loss": result.train_loss, "train_seconds": result.seconds})
+    if result.rate:  # none when a resumed run had no steps left to train (only its final test)
+        out[f"{exp.unit}_per_second"] = result.rate
+    out["checkpoint"] = result.checkpoint
     if exp.monitor is not None and exp.monitor in result.metrics:
         out["best"] = {exp.monitor: result.best}
     return out
