@@ -147,6 +147,7 @@ class Work:
 def _abort(group, message):
     """Stop every rank with `message`: an exception could leave the others waiting forever."""
     print(f"glassnet.distributed: error: {message}", file=sys.stderr, flush=True)
+    time.sleep(1.0)  # MPI_Abort kills the job at once: give the launcher a moment to pass the message on
     group.comm.Abort(1)
 
 
