@@ -58,7 +58,7 @@ def _value(kind, check, name):
 def _add_config_flags(parser, recipe):
     for f in dataclasses.fields(recipe.config):
         text = f.metadata.get("help", "")
-        help = _help(text if "(default:" in text else f"{text} (default: {f.default})")
+        help = _help(text if f.default == "" else f"{text} (default: {f.default})")  # an empty default says nothing
         if isinstance(f.default, bool):
             parser.add_argument(option_name(f.name), action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
                                 help=help)

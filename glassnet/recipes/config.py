@@ -57,7 +57,7 @@ def flag(default, help, check=None):
 
 
 def data_dir_flag(what):
-    return flag("", f"folder with {what}; nothing else is looked at when given (default: $GLASSNET_DATA, the "
+    return flag("", f"folder with {what}; nothing else is looked at when given (when not given: $GLASSNET_DATA, the "
                     f"cache, a download)", folder)
 
 
