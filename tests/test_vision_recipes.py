@@ -50,6 +50,18 @@ def test_resnet_degradation_pairs_start_from_the_same_weights(tmp_path):
     assert not (nets["plain8"].conv1.weight.array == nets["plain14"].conv1.weight.array).all()
 
 
+def test_resnet_degradation_zero_init_starts_only_the_residual_blocks_as_identities():
+    from glassnet.recipes.resnet_degradation import _networks
+
+    nets = _networks(DegradationConfig(shallow=8, deep=14, width=4, zero_init_residual=True))
+    for depth in (8, 14):
+        plain, res = nets[f"plain{depth}"].state_dict(), nets[f"resnet{depth}"].state_dict()
+        last_norms = [k for k in plain if k.endswith("bn2.weight")]
+        assert len(last_norms) == 3 * ((depth - 2) // 6)
+        assert all((res[k].array == 0).all() and (plain[k].array == 1).all() for k in last_norms)
+        assert all((plain[k].array == res[k].array).all() for k in plain if k not in last_norms)
+
+
 def test_unet_segment_learns_the_digits_pixels(tmp_path):
     config = SegmentConfig(sample=True, train_canvases=256, test_canvases=32, epochs=2, width=8, levels=2,
                            batch_size=8, lr=5e-3)

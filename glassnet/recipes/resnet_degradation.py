@@ -8,7 +8,12 @@ parameters, see glassnet.models.resnet). The result the paper reports: the deepe
 deeper ResNet trains at least as well as the shallower one.
 
 To fit a CPU, the digits are average-pooled to 14x14 by default (--image-size 28 keeps them whole) and
-every network sees the same 1,200 batches of 64.
+every network sees the same 1,200 batches of 64. The learning rate is the paper's 0.1 for batches of 128,
+halved for batches of 64, reached after a 200-step linear warmup: at 0.1 (twice the paper's rate per
+example) resnet-56 blows up when the rate reaches its peak (its loss jumps back above 2) and never makes
+up the lost steps, so it ends behind resnet-20 because of a too-large step, not because its shortcuts
+fail. --zero-init-residual starts every residual block as the identity (Goyal et al. 2017), which
+makes the deep ResNet start as a shallow one.
 
 The loss the loop reports is the sum of the four networks' losses; each network's gradient is its own
 (the sum couples nothing), so this is four separate trainings on identical batches. The run writes
@@ -45,15 +50,18 @@ def fourteen_or_28(value):
 class DegradationConfig(StepsConfig):
     iters: int = flag(1200, "optimizer steps; every network takes the same batches", positive)
     batch_size: int = flag(64, "images per step", positive)
-    lr: float = flag(0.1, "SGD learning rate (momentum 0.9), as in the paper", positive)
+    lr: float = flag(0.05, "SGD learning rate (momentum 0.9): the paper's 0.1 for batches of 128, halved for 64",
+                     positive)
     min_lr: float = flag(0.001, "learning rate at the end of the cosine decay")
-    warmup: int = flag(50, "linear warmup steps")
+    warmup: int = flag(200, "linear warmup steps (a gentle start, which the 56-layer networks need)")
     weight_decay: float = flag(1e-4, "SGD weight decay")
     clip_grad_norm: float = flag(0.0, "clip the gradient norm to this value (0: off; it would couple the networks)")
     eval_every: int = flag(600, "steps between evaluations on the test set", positive)
     shallow: int = flag(20, "depth of the shallow pair (6n + 2)", depth_6n_plus_2)
     deep: int = flag(56, "depth of the deep pair (6n + 2)", depth_6n_plus_2)
     width: int = flag(16, "channels of the first stage (the next two have 2x and 4x)", positive)
+    zero_init_residual: bool = flag(False, "start each residual block as the identity (its last batch-norm "
+                                           "weight 0); the plain networks keep theirs, they would pass nothing")
     image_size: int = flag(14, "digits average-pooled to 14x14, or left at 28x28", fourteen_or_28)
     data_dir: str = data_dir_flag("the MNIST files")
     sample: bool = flag(False, "use the small MNIST sample shipped with glassnet (offline)")
@@ -64,13 +72,15 @@ class DegradationConfig(StepsConfig):
 
 def _networks(config):
     """{name: network}: plain-shallow, resnet-shallow, plain-deep, resnet-deep. Both networks of a depth
-    are drawn from the same seed, so plain-d and resnet-d start from exactly the same weights."""
+    are drawn from the same seed, so plain-d and resnet-d start from exactly the same weights (but for
+    the last batch-norm weight of each block with zero_init_residual)."""
     w, nets = config.width, {}
     for depth in (config.shallow, config.deep):
         for kind in ("plain", "resnet"):
             manual_seed(config.seed + depth)
             nets[f"{kind}{depth}"] = CifarResNet((depth - 2) // 6, 10, 1, widths=(w, 2 * w, 4 * w),
-                                                 residual=kind == "resnet")
+                                                 residual=kind == "resnet",
+                                                 zero_init_residual=config.zero_init_residual and kind == "resnet")
     manual_seed(config.seed)
     return nets
 
