@@ -220,13 +220,45 @@ def test_max_pool_float64_and_no_grad():
     assert y.grad_fn is None
 
 
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "int32", "int64"])
+@pytest.mark.parametrize("fn, shape, kw", [
+    ("max_pool2d", (2, 3, 9, 9), dict(kernel_size=3, stride=2, padding=1)),  # padding next to the type's minimum
+    ("max_pool2d", (2, 3, 9, 9), dict(kernel_size=3, stride=2, padding=1, return_indices=True)),
+    ("max_pool2d", (2, 3, 8, 8), dict(kernel_size=2)),  # the tiled path
+    ("max_pool2d", (2, 3, 9, 9), dict(kernel_size=3, dilation=2, padding=1)),
+    ("max_pool1d", (2, 3, 10), dict(kernel_size=3, stride=1, padding=1, return_indices=True)),
+    ("max_pool3d", (1, 2, 5, 6, 7), dict(kernel_size=2, stride=2, padding=1, ceil_mode=True)),
+])
+def test_max_pool_of_integers_matches_torch(dtype, fn, shape, kw):
+    info = np.iinfo(dtype)
+    a = np.random.default_rng(3).integers(info.min, info.max, size=shape, endpoint=True).astype(dtype)
+    a.flat[0] = a.flat[-1] = info.min
+    got, want = getattr(F, fn)(gn.tensor(a), **kw), getattr(TF, fn)(torch.from_numpy(a.copy()), **kw)
+    for g, t in zip(*((got, want) if kw.get("return_indices") else ((got,), (want,)))):
+        assert g.numpy().dtype == t.numpy().dtype
+        np.testing.assert_array_equal(g.numpy(), t.numpy())
+
+
+@pytest.mark.parametrize("mode", ["nearest", "nearest-exact"])
+@pytest.mark.parametrize("kw", [dict(scale_factor=2.5), dict(size=(9, 4))])
+def test_interpolate_of_uint8_images_matches_torch(mode, kw):
+    a = np.random.default_rng(4).integers(0, 256, size=(2, 3, 5, 7)).astype(np.uint8)
+    got = F.interpolate(gn.tensor(a), mode=mode, **kw)
+    assert got.dtype == gn.uint8
+    np.testing.assert_array_equal(got.numpy(), TF.interpolate(torch.from_numpy(a), mode=mode, **kw).numpy())
+
+
 @pytest.mark.parametrize("call, message", [
     (lambda: F.max_pool2d(gn.zeros(8, 8), 2), "expected a 3-D (unbatched) or 4-D"),
     (lambda: F.max_pool2d(gn.zeros(1, 1, 8, 8), 3, padding=2), "at most half of kernel_size"),
     (lambda: F.max_pool2d(gn.zeros(1, 1, 2, 2), 3), "too small"),
     (lambda: F.max_pool2d(gn.zeros(1, 1, 8, 8), 0), "kernel_size must be positive"),
     (lambda: F.max_pool2d(gn.zeros(1, 1, 8, 8), (2, 2, 2)), "tuple of 2 ints"),
-    (lambda: F.max_pool2d(gn.zeros(1, 1, 8, 8, dtype=gn.int64), 2), "floating point"),
+    (lambda: F.max_pool2d(gn.zeros(1, 1, 8, 8, dtype=gn.bool), 2), "floating point or integer input, got dtype bool"),
+    (lambda: F.avg_pool2d(gn.zeros(1, 1, 8, 8, dtype=gn.uint8), 2), "floating point input, got dtype uint8"),
+    (lambda: F.adaptive_max_pool2d(gn.zeros(1, 1, 8, 8, dtype=gn.int64), 2), "floating point input"),
+    (lambda: F.interpolate(gn.zeros(1, 1, 8, 8, dtype=gn.int64), size=4), "got dtype int64 with mode 'nearest'"),
+    (lambda: F.interpolate(gn.zeros(1, 1, 8, 8, dtype=gn.uint8), size=4, mode="bilinear"), "mode 'bilinear'"),
     (lambda: F.max_pool2d(gn.zeros(2, 0, 8, 8), 2), "has an empty dimension"),
     (lambda: F.avg_pool1d(gn.zeros(0, 8), 2), "has an empty dimension"),
     (lambda: F.avg_pool2d(gn.zeros(1, 1, 8, 8), 2, divisor_override=0), "divisor_override"),

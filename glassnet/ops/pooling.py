@@ -175,6 +175,11 @@ def _fold_overlapping(g, kernel, stride, padding, dilation, out, L):
     return dxp[(slice(None),) + tuple(slice(p, p + n) for p, n in zip(padding, L))]
 
 
+def _lowest(dtype):
+    """The padding of max pooling, which no input element can lose to: -inf, or an integer type's minimum."""
+    return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
+
+
 def _first_max(cols, y, valid):
     """first[t, b, P]: True where window element t is the first (in window order) to reach the max.
 
@@ -184,7 +189,7 @@ def _first_max(cols, y, valid):
     nan = np.isnan(y)
     if nan.any():
         hit |= np.isnan(cols) & nan
-    if valid is not None and np.isneginf(y).any():
+    if valid is not None and (y == _lowest(y.dtype)).any():
         hit &= valid[:, None, :]
     seen = hit[0].copy()
     for t in range(1, hit.shape[0]):  # loop over the kernel offsets: keep only the first hit of each window
@@ -206,7 +211,7 @@ def _selected(first):
 # ================================================================================================
 
 class MaxPoolNd(Function):
-    """y[b, h] = max over window h of x (padding counts as -inf); regular (kernel/stride/padding/dilation)
+    """y[b, h] = max over window h of x (padding counts as -inf, or an integer type's minimum); regular (kernel/stride/padding/dilation)
     or adaptive windows, see the module docstring for pos[i, h].
 
     Shapes: x (*lead, *L) -> y (*lead, *out); indices: flat position in the input plane of the first max.
@@ -223,7 +228,7 @@ class MaxPoolNd(Function):
         xb = _planes(x, d)
         if regular is not None:
             stride, padding, dilation = regular
-            cols = _gather_regular(xb, self.kernel, stride, padding, dilation, self.out, -np.inf)
+            cols = _gather_regular(xb, self.kernel, stride, padding, dilation, self.out, _lowest(xb.dtype))
         else:
             cols = _gather_table(xb, positions)
         self.cols, self.y, self.first = cols, cols.max(axis=0), None  # y (B, P)
@@ -596,14 +601,16 @@ class ResampleAdjoint(Function):
 # public functions
 # ================================================================================================
 
-def _check_input(op, d, input):
+def _check_input(op, d, input, integers=False):
+    """integers=True also takes integer (not bool) inputs, as torch's max pooling does."""
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
     if input.ndim not in (d + 1, d + 2):
         raise ValueError(f"{op}: expected a {d + 1}-D (unbatched) or {d + 2}-D (batched) input, "
                          f"got shape {tuple(input.shape)}")
-    if input.dtype.kind != "f":
-        raise TypeError(f"{op}: expected a floating point input, got dtype {input.dtype}")
+    if input.dtype.kind != "f" and not (integers and input.dtype.kind in "iu"):
+        kinds = "a floating point or integer" if integers else "a floating point"
+        raise TypeError(f"{op}: expected {kinds} input, got dtype {input.dtype}")
     if builtins.any(n == 0 for n in input.shape[-d - 1:]):  # only a batch dim may be 0, as in torch
         raise ValueError(f"{op}: input of shape {tuple(input.shape)} has an empty dimension")
 
@@ -631,7 +638,7 @@ def _pool_args(op, d, input, kernel_size, stride, padding, dilation, ceil_mode):
 
 
 def _max_pool(op, d, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
-    _check_input(op, d, input)
+    _check_input(op, d, input, integers=True)
     kernel, stride, padding, dilation, out = _pool_args(op, d, input, kernel_size, stride, padding, dilation,
                                                         ceil_mode)
     L = tuple(input.shape[-d:])
@@ -842,8 +849,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         raise ValueError(f"{op}: unknown mode {mode!r}; expected one of {', '.join(_MODES)}")
     if input.ndim not in (3, 4, 5):
         raise ValueError(f"{op}: expected a 3-D, 4-D or 5-D input (N, C, *spatial), got shape {tuple(input.shape)}")
-    if input.dtype.kind != "f":
-        raise TypeError(f"{op}: expected a floating point input, got dtype {input.dtype}")
+    if input.dtype.kind != "f" and not (input.dtype == np.uint8 and mode in ("nearest", "nearest-exact")):
+        raise TypeError(f"{op}: expected a floating point input (or uint8 with mode 'nearest' or 'nearest-exact'), "
+                        f"got dtype {input.dtype} with mode {mode!r}")
     d = input.ndim - 2
     if mode in _LINEAR and _LINEAR[mode] != d:
         raise ValueError(f"{op}: mode {mode!r} needs a {_LINEAR[mode] + 2}-D input, got shape {tuple(input.shape)}")
