@@ -140,6 +140,25 @@ def test_pow_exponent_gradient_at_zero_base_matches_torch():
         np.testing.assert_allclose(ours, theirs, rtol=1e-6)
 
 
+@pytest.mark.parametrize("base_dtype, exponent_dtype", [("int64", "int64"), ("int8", "int8"), ("uint8", "int64"),
+                                                        ("int32", "int16")])
+def test_integer_to_negative_integer_powers_match_torch(base_dtype, exponent_dtype):
+    base = np.array([-3, -2, -1, 0, 1, 2, 3, -1, 1, 5]).astype(base_dtype)
+    exponent = np.array([-1, -2, -3, -1, -2, -1, 2, -4, 0, 3]).astype(exponent_dtype)
+    results = [lib.tensor(base) ** lib.tensor(exponent) for lib in (gn, torch)]
+    assert results[0].numpy().dtype == results[1].numpy().dtype
+    np.testing.assert_array_equal(results[0].numpy(), results[1].numpy())
+    np.testing.assert_array_equal((2 ** gn.tensor([-1, 0, 3])).numpy(), (2 ** torch.tensor([-1, 0, 3])).numpy())
+
+
+def test_integer_tensor_to_a_negative_python_int_is_refused_as_in_torch():
+    with pytest.raises(RuntimeError):
+        torch.tensor([2, 3]) ** -1
+    with pytest.raises(ValueError, match="integer tensor \\(int64\\) to the negative integer power -1"):
+        gn.tensor([2, 3]) ** -1
+    assert (gn.tensor([2.0]) ** -1).item() == 0.5
+
+
 def test_zero_gradient_functions_are_in_the_graph():
     x = gn.tensor([0.5, -1.5], requires_grad=True)
     for fn in (gn.floor, gn.ceil, gn.round, gn.trunc, gn.sign):

@@ -95,6 +95,8 @@ class Pow(Function):
     """
 
     def forward(self, a, b):
+        if a.dtype.kind in "iu" and b.dtype.kind in "iu" and (b < 0).any():
+            return _integer_power(a, b)
         with np.errstate(divide="ignore"):  # 0 ** negative is inf, silently, as in PyTorch
             return np.power(a, b)
 
@@ -115,6 +117,17 @@ class Pow(Function):
                 log_a = np.log(np.where(a == 0, 1, a))
                 log_term = db * y * np.where(a == 0, np.where(b >= 0, 0, -np.inf), log_a)
         return add_tangents(y.shape, slope, log_term)
+
+
+def _integer_power(a, b):
+    """a ** b for integer arrays with some b < 0, as PyTorch: 1 / a^|b| truncated to an integer, so 1 for
+    a == 1, +-1 for a == -1 (the sign of (-1)^b) and 0 for every other a (0 included)."""
+    dtype = np.result_type(a, b)
+    a, b = np.broadcast_arrays(a.astype(dtype), b.astype(dtype))
+    y = np.power(a, np.where(b < 0, 0, b))
+    negative = b < 0
+    y[negative] = np.where(a[negative] == 1, 1, np.where(a[negative] == -1, 1 - 2 * (b[negative] & 1), 0))
+    return y
 
 
 def _pow_slope(a, b):
@@ -324,6 +337,9 @@ def pow(input, exponent):
     a, b = operands(input, exponent, "pow")
     if a.dtype.kind == "c":
         raise TypeError("pow: complex tensors are not supported (for a power spectrum write x.abs() ** 2)")
+    if isinstance(exponent, int) and exponent < 0 and a.dtype.kind in "iub":  # PyTorch refuses this one too
+        raise ValueError(f"pow: an integer tensor ({a.dtype}) to the negative integer power {exponent} is not "
+                         f"allowed; make the base floating point")
     check_broadcast("pow", a.shape, b.shape)
     return Pow.apply(a, b)
 
