@@ -393,6 +393,15 @@ def test_scatter_indexing_errors():
         gn.zeros(2, requires_grad=True).scatter_reduce(0, gn.tensor([0]), gn.ones(1), "prod")
     with _raises(ValueError, "index_add", r"source must have shape \(2, 4\)"):
         x.index_add(0, gn.tensor([0, 1]), gn.ones(2, 3))
+    # another dtype is refused, not converted (PyTorch refuses it too)
+    with _raises(TypeError, "scatter", "src dtype float64", "input dtype float32"):
+        x.scatter(0, gn.tensor([[0]]), gn.ones(1, 1, dtype=gn.float64))
+    with _raises(TypeError, "scatter", "src dtype float16"):
+        x.scatter(0, gn.tensor([[0]]), gn.ones(1, 1, dtype=gn.float16), reduce="multiply")
+    with _raises(TypeError, "index_add", "source dtype int64", "input dtype float32"):
+        x.index_add_(0, gn.tensor([0]), gn.ones(1, 4, dtype=gn.int64))
+    with _raises(TypeError, "index_copy", "source dtype float64"):
+        x.index_copy(0, gn.tensor([0]), gn.ones(1, 4, dtype=gn.float64))
     with _raises(TypeError, "masked_select", "bool"):
         gn.masked_select(x, gn.ones(3, 4))
     with _raises(IndexError, "select", "index 4"):

@@ -70,14 +70,16 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
         raise TypeError("scatter: give src (a tensor or a number) or value")
     if not isinstance(src, Tensor):
         src = Tensor._make(np.full(index.shape, src, input.dtype))
+    elif src.dtype != input.dtype:  # nothing is converted silently, as in PyTorch
+        raise TypeError(f"scatter: src dtype {src.dtype} must equal the input dtype {input.dtype}")
     if reduce is not None:
         if reduce not in ("add", "multiply"):
             raise ValueError(f"scatter: reduce must be 'add' or 'multiply', got {reduce!r}")
         if reduce == "add":
             return scatter_add(input, dim, index, src)
-        return scatter_reduce(input, dim, index, cast(src, input.dtype), "prod")
+        return scatter_reduce(input, dim, index, src, "prod")
     d, idx = _gather_checks("scatter", input, dim, index, src)
-    return Scatter.apply(input, cast(src, input.dtype), dim=d, index=idx)
+    return Scatter.apply(input, src, dim=d, index=idx)
 
 
 # ---- scatter_reduce --------------------------------------------------------------------------------
@@ -215,6 +217,8 @@ def _index_args(op, input, dim, index, source=None):
     d = normalize_dim(dim, input.ndim, op)
     _check_range(idx, input.shape[d] if input.ndim else 1, dim, op, input.shape)
     if source is not None:
+        if source.dtype != input.dtype:
+            raise TypeError(f"{op}: source dtype {source.dtype} must equal the input dtype {input.dtype}")
         expected = input.shape[:d] + (idx.size,) + input.shape[d + 1:]
         if source.shape != expected:
             raise ValueError(f"{op}: source must have shape {expected} (the input's with len(index) = {idx.size} "
@@ -225,7 +229,7 @@ def _index_args(op, input, dim, index, source=None):
 def index_add(input, dim, index, source, *, alpha=1):
     """A copy of input with alpha * source[.., i, ..] added at row index[i] along dim (repeats add up)."""
     d, idx = _index_args("index_add", input, dim, index, source)
-    return IndexAdd.apply(input, cast(source, input.dtype), dim=d, index=idx, alpha=alpha)
+    return IndexAdd.apply(input, source, dim=d, index=idx, alpha=alpha)
 
 
 def _rows_mask(input, d, idx):
@@ -241,8 +245,7 @@ def index_copy(input, dim, index, source):
     from .elementwise import where
 
     d, idx = _index_args("index_copy", input, dim, index, source)
-    placed = IndexAdd.apply(Tensor._make(np.zeros(input.shape, input.dtype)), cast(source, input.dtype), dim=d,
-                            index=idx, alpha=1)
+    placed = IndexAdd.apply(Tensor._make(np.zeros(input.shape, input.dtype)), source, dim=d, index=idx, alpha=1)
     return where(_rows_mask(input, d, idx), placed, input)
 
 
