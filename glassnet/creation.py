@@ -100,7 +100,10 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
-    return _finish(np.linspace(start, end, steps).astype(_float(dtype)), requires_grad, device)
+    dtype = _float(dtype)
+    if dtype == np.bool_:
+        raise TypeError("linspace: dtype bool is not supported (as in PyTorch); take a numeric dtype and compare")
+    return _finish(np.linspace(start, end, steps).astype(dtype), requires_grad, device)
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):

@@ -83,6 +83,9 @@ def test_factories():
     assert gn.full((2,), 7).dtype == gn.int64 and gn.full((2,), 7.0).tolist() == [7.0, 7.0]
     assert gn.arange(1, 7, 2).tolist() == [1, 3, 5]
     np.testing.assert_allclose(gn.linspace(0, 1, 5).array, [0, 0.25, 0.5, 0.75, 1])
+    np.testing.assert_array_equal(gn.linspace(5, 10, 3, dtype=gn.int64).array, [5, 7, 10])  # torch's truncation
+    with pytest.raises(TypeError, match="linspace: dtype bool"):
+        gn.linspace(5, 10, 3, dtype=gn.bool)
     assert gn.eye(2).tolist() == [[1.0, 0.0], [0.0, 1.0]]
     assert gn.empty(3, 2).shape == (3, 2)
     x = gn.randn(4, 5, dtype=gn.float64)
