@@ -149,6 +149,8 @@ def test_integer_to_negative_integer_powers_match_torch(base_dtype, exponent_dty
     assert results[0].numpy().dtype == results[1].numpy().dtype
     np.testing.assert_array_equal(results[0].numpy(), results[1].numpy())
     np.testing.assert_array_equal((2 ** gn.tensor([-1, 0, 3])).numpy(), (2 ** torch.tensor([-1, 0, 3])).numpy())
+    for base, exponent in ((2, -1), (-1, -3), (-1, -2)):  # 0-d tensors
+        assert (gn.tensor(base) ** gn.tensor(exponent)).item() == (torch.tensor(base) ** torch.tensor(exponent)).item()
 
 
 def test_integer_tensor_to_a_negative_python_int_is_refused_as_in_torch():

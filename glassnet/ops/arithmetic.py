@@ -120,13 +120,10 @@ class Pow(Function):
 
 
 def _integer_power(a, b):
-    """a ** b for integer arrays with some b < 0, as PyTorch: 1 / a^|b| truncated to an integer, so 1 for
-    a == 1, +-1 for a == -1 (the sign of (-1)^b) and 0 for every other a (0 included)."""
-    dtype = np.result_type(a, b)
-    a, b = np.broadcast_arrays(a.astype(dtype), b.astype(dtype))
-    y = np.power(a, np.where(b < 0, 0, b))
-    negative = b < 0
-    y[negative] = np.where(a[negative] == 1, 1, np.where(a[negative] == -1, 1 - 2 * (b[negative] & 1), 0))
+    """a ** b for integer arrays with some b < 0, as PyTorch: 1 / a^|b| truncated to an integer, so a^b
+    itself for a == +-1 (where a^b = a^(b mod 2)) and 0 for every other a (0 included)."""
+    y = np.asarray(np.power(a, np.where(b < 0, b & 1, b)))
+    y[(b < 0) & (a != 1) & (a != -1)] = 0
     return y
 
 

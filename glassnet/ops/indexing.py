@@ -711,6 +711,8 @@ def _gather_checks(op, input, dim, index, src=None):
         raise ValueError(f"{op}: index shape {tuple(idx.shape)} must be no larger than input shape "
                          f"{tuple(input.shape)} in every dimension but {dim}")
     if src is not None:
+        if src.dtype != input.dtype:  # nothing is converted silently, as in PyTorch
+            raise TypeError(f"{op}: src dtype {src.dtype} must equal the input dtype {input.dtype}")
         if src.ndim != idx.ndim or any(m > n for m, n in zip(idx.shape, src.shape)):
             raise ValueError(f"{op}: index shape {tuple(idx.shape)} must be no larger than src shape "
                              f"{tuple(src.shape)} in every dimension")
@@ -731,8 +733,6 @@ def scatter_add(input, dim, index, src):
     """A copy of input with src[i][j][k] added at [index[i][j][k]][j][k] (for dim=0), etc.; repeats accumulate."""
     if not isinstance(src, Tensor):
         raise TypeError(f"scatter_add: src must be a Tensor, got {type(src).__name__}")
-    if src.dtype != input.dtype:
-        raise TypeError(f"scatter_add: src dtype {src.dtype} must equal the input dtype {input.dtype}")
     if input.ndim == 0:
         return reshape(scatter_add(reshape(input, 1), dim, reshape(index, 1), reshape(src, 1)), ())
     d, idx = _gather_checks("scatter_add", input, dim, index, src)

@@ -211,8 +211,8 @@ def _selected(first):
 # ================================================================================================
 
 class MaxPoolNd(Function):
-    """y[b, h] = max over window h of x (padding counts as -inf, or an integer type's minimum); regular (kernel/stride/padding/dilation)
-    or adaptive windows, see the module docstring for pos[i, h].
+    """y[b, h] = max over window h of x (padding counts as -inf, or an integer type's minimum); regular
+    (kernel/stride/padding/dilation) or adaptive windows, see the module docstring for pos[i, h].
 
     Shapes: x (*lead, *L) -> y (*lead, *out); indices: flat position in the input plane of the first max.
     Backward: dx[b, pos of the first max of window h] += dy[b, h]; every other position gets 0.

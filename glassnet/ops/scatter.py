@@ -70,8 +70,6 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
         raise TypeError("scatter: give src (a tensor or a number) or value")
     if not isinstance(src, Tensor):
         src = Tensor._make(np.full(index.shape, src, input.dtype))
-    elif src.dtype != input.dtype:  # nothing is converted silently, as in PyTorch
-        raise TypeError(f"scatter: src dtype {src.dtype} must equal the input dtype {input.dtype}")
     if reduce is not None:
         if reduce not in ("add", "multiply"):
             raise ValueError(f"scatter: reduce must be 'add' or 'multiply', got {reduce!r}")
@@ -173,9 +171,8 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     "amin" (with gradients) or "prod" (forward only: its gradient is not implemented)."""
     if reduce not in _REDUCERS:
         raise ValueError(f"scatter_reduce: reduce must be one of {', '.join(_REDUCERS)}; got {reduce!r}")
-    if not isinstance(src, Tensor) or src.dtype != input.dtype:
-        got = src.dtype if isinstance(src, Tensor) else type(src).__name__
-        raise TypeError(f"scatter_reduce: src must be a tensor of the input's dtype {input.dtype}, got {got}")
+    if not isinstance(src, Tensor):
+        raise TypeError(f"scatter_reduce: src must be a Tensor, got {type(src).__name__}")
     d, idx = _gather_checks("scatter_reduce", input, dim, index, src)
     if reduce == "prod" and (input.requires_grad or src.requires_grad):
         raise NotImplementedError("scatter_reduce: the gradient of reduce='prod' is not implemented; detach the "
